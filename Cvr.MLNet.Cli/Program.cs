@@ -1,1 +1,18 @@
-namespace Cvr.MLNet.Cli; public static class Program { public static int Main(string[] args) => 0; }
+using System.CommandLine;
+
+namespace Cvr.MLNet.Cli;
+
+/// <summary>Entry point of the <c>cvr</c> command.</summary>
+public static class Program
+{
+    /// <summary>Builds the command tree (also used by tests).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("cvr — conversion-rate models for Tianchi-format behavior logs (ML.NET + TorchSharp).");
+        root.Options.Add(CliCommon.Verbose);
+        // Each command lives in Commands/<Name>Command.cs and exposes Create().
+        return root;
+    }
+
+    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+}
