@@ -1,0 +1,184 @@
+using Cvr.MLNet.Data;
+using Cvr.MLNet.Pipeline;
+using Microsoft.ML;
+
+namespace Cvr.MLNet.Samples;
+
+/// <summary>
+/// Click samples with their ESM² labels, column by column, in (hour, user, item) order.
+/// A sample is a distinct click (user, item, hour t); <c>FavCart</c> = the user favorites or carts
+/// the item within [t, t+H), <c>Buy</c> = the user buys it within [t, t+H). Censored samples
+/// (t+H past the log's last hour) are never produced.
+/// </summary>
+public sealed class CvrSampleSet
+{
+    /// <summary>Column names of <see cref="ToDataView"/>, the defaults every transform and the trainer read.</summary>
+    public static class Columns
+    {
+        public const string UserId = "UserId";
+        public const string ItemId = "ItemId";
+        public const string CategoryId = "CategoryId";
+        public const string Time = "Time";
+        public const string FavCart = "FavCart";
+        public const string Buy = "Buy";
+        public const string Weight = "Weight";
+        public const string BuyPath = "BuyPath";
+        public const string BuyDelayHours = "BuyDelayHours";
+    }
+
+    internal CvrSampleSet(int[] users, int[] items, int[] categories, int[] hours, bool[] favCart, bool[] buy, float[] weights,
+        byte[] paths, int[] delays, int censored, int negativesDropped, int horizon)
+    {
+        UserIds = users; ItemIds = items; CategoryIds = categories; Hours = hours; FavCart = favCart; Buy = buy;
+        Weights = weights; Paths = paths; BuyDelays = delays; CensoredCount = censored; NegativesDropped = negativesDropped;
+        HorizonHours = horizon;
+    }
+
+    public int Count => UserIds.Length;
+    public int[] UserIds { get; }
+    public int[] ItemIds { get; }
+    public int[] CategoryIds { get; }
+    /// <summary>Hour index of each click.</summary>
+    public int[] Hours { get; }
+    public bool[] FavCart { get; }
+    public bool[] Buy { get; }
+    /// <summary>1 for kept positives, 1/r for negatives kept at rate r.</summary>
+    public float[] Weights { get; }
+    /// <summary><see cref="BuyPath"/> of each sample.</summary>
+    public byte[] Paths { get; }
+    /// <summary>Hours from the click to the first buy within the horizon; -1 when not bought.</summary>
+    public int[] BuyDelays { get; }
+    /// <summary>Distinct clicks excluded because their horizon runs past the log's end.</summary>
+    public int CensoredCount { get; }
+    /// <summary>Negatives removed by down-sampling.</summary>
+    public int NegativesDropped { get; }
+    public int HorizonHours { get; }
+
+    /// <summary>Samples whose click hour is in [fromHour, toHour).</summary>
+    public CvrSampleSet Slice(int fromHour, int toHour)
+    {
+        int lo = LowerBound(fromHour), hi = LowerBound(toHour);
+        T[] S<T>(T[] a) => a[lo..hi];
+        return new CvrSampleSet(S(UserIds), S(ItemIds), S(CategoryIds), S(Hours), S(FavCart), S(Buy), S(Weights), S(Paths), S(BuyDelays),
+            0, 0, HorizonHours);
+    }
+
+    private int LowerBound(int hour)
+    {
+        int lo = 0, hi = Count;
+        while (lo < hi) { int mid = (lo + hi) >>> 1; if (Hours[mid] < hour) lo = mid + 1; else hi = mid; }
+        return lo;
+    }
+
+    /// <summary>
+    /// The samples as an ML.NET view: <c>UserId, ItemId, CategoryId</c> (Int32), <c>Time</c> (DateTime),
+    /// <c>FavCart, Buy</c> (Boolean), <c>Weight</c> (Single), <c>BuyPath, BuyDelayHours</c> (Int32).
+    /// </summary>
+    public IDataView ToDataView()
+    {
+        var paths = Array.ConvertAll(Paths, p => (int)p);
+        return new ArrayDataView(Count,
+        [
+            ArrayColumn.Int32(Columns.UserId, UserIds), ArrayColumn.Int32(Columns.ItemId, ItemIds),
+            ArrayColumn.Int32(Columns.CategoryId, CategoryIds), ArrayColumn.HourTime(Columns.Time, Hours),
+            ArrayColumn.Boolean(Columns.FavCart, FavCart), ArrayColumn.Boolean(Columns.Buy, Buy),
+            ArrayColumn.Single(Columns.Weight, Weights), ArrayColumn.Int32(Columns.BuyPath, paths),
+            ArrayColumn.Int32(Columns.BuyDelayHours, BuyDelays),
+        ]);
+    }
+
+    /// <summary>Builds the samples of <paramref name="log"/>.</summary>
+    public static CvrSampleSet Build(EventLog log, CvrSampleOptions? options = null) =>
+        Build(UserHistory.Build(log), options);
+
+    /// <summary>Builds the samples from an already indexed log.</summary>
+    public static CvrSampleSet Build(UserHistory history, CvrSampleOptions? options = null)
+    {
+        options ??= new CvrSampleOptions();
+        options.Check();
+        int h = options.HorizonHours;
+        int from = options.FromHour ?? int.MinValue, to = options.ToHour ?? int.MaxValue;
+        int lastValid = history.LastHour - h + 1; // a click at t is labelled iff t + H - 1 <= last hour
+        var users = new List<int>(); var items = new List<int>(); var cats = new List<int>(); var hours = new List<int>();
+        var fav = new List<bool>(); var buy = new List<bool>(); var wts = new List<float>(); var paths = new List<byte>(); var delays = new List<int>();
+        int censored = 0, dropped = 0;
+        float negWeight = (float)(1.0 / options.NegativeKeepRate);
+        ulong keepThreshold = options.NegativeKeepRate >= 1 ? ulong.MaxValue : (ulong)(options.NegativeKeepRate * ulong.MaxValue);
+        var keys = new long[64];
+
+        for (int u = 0; u < history.UserCount; u++)
+        {
+            var ev = history.EventsOf(u);
+            int n = ev.Hours.Length;
+            if (keys.Length < n) keys = new long[Math.Max(n, keys.Length * 2)];
+            // Per-user order by (item, hour, behavior): a pair's events are contiguous, and within an
+            // hour the click (behavior 1) sorts before fav/cart/buy, so same-hour events count as after it.
+            for (int i = 0; i < n; i++)
+                keys[i] = ((long)(uint)ev.Items[i] << 31) | ((long)(ev.Hours[i] - history.FirstHour) << 3) | ev.Behaviors[i];
+            var idx = new int[n];
+            for (int i = 0; i < n; i++) idx[i] = i;
+            Array.Sort(keys, idx, 0, n);
+            int userId = history.UserIds[u];
+            for (int i = 0; i < n; i++)
+            {
+                int e = idx[i];
+                if (ev.Behaviors[e] != (byte)BehaviorType.Click) continue;
+                int t = ev.Hours[e];
+                if (t < from || t >= to) continue;
+                if (t > lastValid) { censored++; continue; }
+                int item = ev.Items[e];
+                bool isFav = false, isBuy = false, sawFav = false, sawCart = false;
+                int delay = -1;
+                byte path = 0;
+                for (int j = i + 1; j < n; j++)
+                {
+                    int f = idx[j];
+                    if (ev.Items[f] != item || ev.Hours[f] >= t + h) break;
+                    switch ((BehaviorType)ev.Behaviors[f])
+                    {
+                        case BehaviorType.Favorite: isFav = true; sawFav = true; break;
+                        case BehaviorType.Cart: isFav = true; sawCart = true; break;
+                        case BehaviorType.Buy when !isBuy:
+                            isBuy = true;
+                            delay = ev.Hours[f] - t;
+                            path = (byte)(sawCart ? BuyPath.AfterCart : sawFav ? BuyPath.AfterFavorite : BuyPath.Direct);
+                            // Same-hour favs/carts sort before the buy (behavior 2, 3 < 4), so they count as preceding it.
+                            break;
+                    }
+                }
+                float weight = 1f;
+                if (!isFav && !isBuy)
+                {
+                    if (keepThreshold != ulong.MaxValue && Mix(options.Seed, userId, item, t) > keepThreshold) { dropped++; continue; }
+                    weight = keepThreshold == ulong.MaxValue ? 1f : negWeight;
+                }
+                users.Add(userId); items.Add(item); cats.Add(ev.Categories[e]); hours.Add(t);
+                fav.Add(isFav); buy.Add(isBuy); wts.Add(weight); paths.Add(path); delays.Add(delay);
+            }
+        }
+
+        // Stable counting sort by hour: (hour, user, item) order.
+        int count = users.Count;
+        var order = new int[count];
+        if (count > 0)
+        {
+            int minH = int.MaxValue, maxH = int.MinValue;
+            foreach (var t in hours) { minH = Math.Min(minH, t); maxH = Math.Max(maxH, t); }
+            var start = new int[maxH - minH + 2];
+            foreach (var t in hours) start[t - minH + 1]++;
+            for (int i = 1; i < start.Length; i++) start[i] += start[i - 1];
+            for (int i = 0; i < count; i++) order[start[hours[i] - minH]++] = i;
+        }
+        T[] P<T>(List<T> l) { var a = new T[count]; for (int i = 0; i < count; i++) a[i] = l[order[i]]; return a; }
+        return new CvrSampleSet(P(users), P(items), P(cats), P(hours), P(fav), P(buy), P(wts), P(paths), P(delays), censored, dropped, h);
+    }
+
+    /// <summary>A 64-bit mix of (seed, user, item, hour): down-sampling independent of row order.</summary>
+    private static ulong Mix(int seed, int user, int item, int hour)
+    {
+        ulong x = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)user << 32 ^ (uint)item;
+        x ^= (ulong)(uint)hour * 0xBF58476D1CE4E5B9UL;
+        x ^= x >> 30; x *= 0xBF58476D1CE4E5B9UL; x ^= x >> 27; x *= 0x94D049BB133111EBUL; x ^= x >> 31;
+        return x;
+    }
+}

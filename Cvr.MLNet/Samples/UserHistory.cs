@@ -1,0 +1,158 @@
+using Cvr.MLNet.Data;
+
+namespace Cvr.MLNet.Samples;
+
+/// <summary>
+/// The event log regrouped by user: each user's distinct events sorted by (hour, behavior, item),
+/// plus each user's per-day behavior counts. This is the index that makes point-in-time features
+/// exact and cheap: the history of (user, hour h) is a prefix of the user's segment, found by binary
+/// search. Exact duplicate rows (same user, item, behavior and hour — repeated clicks within the
+/// hour) collapse into one event, so sequences and counts are of distinct events.
+/// Build cost: one counting sort by user, then a small sort per user (no global comparison sort).
+/// </summary>
+public sealed class UserHistory
+{
+    private readonly Dictionary<int, int> _userIndex;
+
+    private UserHistory(int[] userIds, Dictionary<int, int> userIndex, int[] offsets, int[] hours, int[] items,
+        int[] categories, byte[] behaviors, int[] dayOffsets, int[] days, int[] dayCounts, int firstHour, int lastHour, int rawCount)
+    {
+        UserIds = userIds; _userIndex = userIndex; Offsets = offsets; Hours = hours; Items = items;
+        Categories = categories; Behaviors = behaviors; DayOffsets = dayOffsets; Days = days; DayCounts = dayCounts;
+        FirstHour = firstHour; LastHour = lastHour; RawEventCount = rawCount;
+    }
+
+    /// <summary>Distinct user ids, ascending; a user's index is its position here.</summary>
+    public int[] UserIds { get; }
+    /// <summary>User u's events are [Offsets[u], Offsets[u+1]).</summary>
+    internal int[] Offsets { get; }
+    internal int[] Hours { get; }
+    internal int[] Items { get; }
+    internal int[] Categories { get; }
+    internal byte[] Behaviors { get; }
+    /// <summary>User u's active days are [DayOffsets[u], DayOffsets[u+1]) in <see cref="Days"/>, ascending.</summary>
+    internal int[] DayOffsets { get; }
+    internal int[] Days { get; }
+    /// <summary>4 counts (behaviors 1..4) per entry of <see cref="Days"/>.</summary>
+    internal int[] DayCounts { get; }
+
+    /// <summary>First and last hour of the log.</summary>
+    public int FirstHour { get; }
+    public int LastHour { get; }
+    /// <summary>Rows in the source log (before collapsing duplicates).</summary>
+    public int RawEventCount { get; }
+    /// <summary>Distinct events kept.</summary>
+    public int EventCount => Hours.Length;
+    public int UserCount => UserIds.Length;
+
+    /// <summary>Index of a user id, or -1 if the user has no events.</summary>
+    public int IndexOf(int userId) => _userIndex.TryGetValue(userId, out var u) ? u : -1;
+
+    /// <summary>The events of user index <paramref name="u"/>.</summary>
+    public UserEvents EventsOf(int u)
+    {
+        int s = Offsets[u], n = Offsets[u + 1] - s;
+        int ds = DayOffsets[u], dn = DayOffsets[u + 1] - ds;
+        return new UserEvents(Hours.AsSpan(s, n), Items.AsSpan(s, n), Categories.AsSpan(s, n), Behaviors.AsSpan(s, n),
+            Days.AsSpan(ds, dn), DayCounts.AsSpan(ds * 4, dn * 4));
+    }
+
+    /// <summary>Builds the index of <paramref name="log"/>.</summary>
+    public static UserHistory Build(EventLog log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var (firstHour, lastHour) = log.HourRange();
+        var users = log.UserIdSpan;
+        int n = log.Count;
+
+        // Dense user index in ascending id order (deterministic whatever the file order).
+        var distinct = new HashSet<int>();
+        foreach (var u in users) distinct.Add(u);
+        var userIds = distinct.ToArray();
+        Array.Sort(userIds);
+        var userIndex = new Dictionary<int, int>(userIds.Length);
+        for (int i = 0; i < userIds.Length; i++) userIndex.Add(userIds[i], i);
+
+        // Counting sort of rows by user.
+        var rowUser = new int[n];
+        var counts = new int[userIds.Length + 1];
+        for (int r = 0; r < n; r++) { int u = userIndex[users[r]]; rowUser[r] = u; counts[u + 1]++; }
+        for (int u = 0; u < userIds.Length; u++) counts[u + 1] += counts[u];
+        var perm = new int[n];
+        var fill = (int[])counts.Clone();
+        for (int r = 0; r < n; r++) perm[fill[rowUser[r]]++] = r;
+
+        // Per user: sort by key = (hour - firstHour) << 35 | behavior << 32 | (uint)item, drop equal keys.
+        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var catsSrc = log.CategoryIdSpan; var behSrc = log.BehaviorSpan;
+        var keys = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            int r = perm[i];
+            keys[i] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
+        }
+        var offsets = new int[userIds.Length + 1];
+        var hours = new int[n]; var items = new int[n]; var cats = new int[n]; var behs = new byte[n];
+        var dayOffsets = new int[userIds.Length + 1];
+        var days = new List<int>(userIds.Length * 8);
+        var dayCounts = new List<int>(userIds.Length * 32);
+        int w = 0;
+        for (int u = 0; u < userIds.Length; u++)
+        {
+            int s = counts[u], e = counts[u + 1];
+            Array.Sort(keys, perm, s, e - s);
+            offsets[u] = w;
+            long prev = -1;
+            int curDay = int.MinValue;
+            for (int i = s; i < e; i++)
+            {
+                if (keys[i] == prev) continue; // exact duplicate (same hour, behavior, item)
+                prev = keys[i];
+                int r = perm[i];
+                hours[w] = hoursSrc[r]; items[w] = itemsSrc[r]; cats[w] = catsSrc[r]; behs[w] = behSrc[r];
+                int day = TianchiTime.DayOf(hours[w]);
+                if (day != curDay)
+                {
+                    curDay = day;
+                    days.Add(day);
+                    dayCounts.Add(0); dayCounts.Add(0); dayCounts.Add(0); dayCounts.Add(0);
+                }
+                dayCounts[dayCounts.Count - 4 + behs[w] - 1]++;
+                w++;
+            }
+            dayOffsets[u + 1] = days.Count;
+        }
+        offsets[userIds.Length] = w;
+        Array.Resize(ref hours, w); Array.Resize(ref items, w); Array.Resize(ref cats, w); Array.Resize(ref behs, w);
+        return new UserHistory(userIds, userIndex, offsets, hours, items, cats, behs, dayOffsets, days.ToArray(),
+            dayCounts.ToArray(), firstHour, lastHour, n);
+    }
+}
+
+/// <summary>
+/// One user's distinct events sorted by (hour, behavior, item) and the user's active days (ascending)
+/// with 4 behavior counts each. The shared view that both training-time (full history) and
+/// serving-time (compact live state) feature lookups read.
+/// </summary>
+public readonly ref struct UserEvents
+{
+    public UserEvents(ReadOnlySpan<int> hours, ReadOnlySpan<int> items, ReadOnlySpan<int> categories, ReadOnlySpan<byte> behaviors,
+        ReadOnlySpan<int> days, ReadOnlySpan<int> dayCounts)
+    {
+        Hours = hours; Items = items; Categories = categories; Behaviors = behaviors; Days = days; DayCounts = dayCounts;
+    }
+
+    public ReadOnlySpan<int> Hours { get; }
+    public ReadOnlySpan<int> Items { get; }
+    public ReadOnlySpan<int> Categories { get; }
+    public ReadOnlySpan<byte> Behaviors { get; }
+    public ReadOnlySpan<int> Days { get; }
+    public ReadOnlySpan<int> DayCounts { get; }
+
+    /// <summary>Number of events strictly before <paramref name="hour"/> (events are sorted by hour).</summary>
+    public int CountBefore(int hour)
+    {
+        int lo = 0, hi = Hours.Length;
+        while (lo < hi) { int mid = (lo + hi) >>> 1; if (Hours[mid] < hour) lo = mid + 1; else hi = mid; }
+        return lo;
+    }
+}

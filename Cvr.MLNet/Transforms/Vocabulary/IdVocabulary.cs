@@ -1,0 +1,103 @@
+namespace Cvr.MLNet.Transforms.Vocabulary;
+
+/// <summary>
+/// A frequency-capped id vocabulary with hashed out-of-vocabulary buckets, so an id space of any size
+/// (2.8 M items in the real log) fits a fixed embedding table:
+/// index 0 = padding; 1..K = the K most frequent ids of the fitted log (ties by id);
+/// K+1..Size−1 = hash buckets shared by every other id, including ids never seen in fitting.
+/// Unknown ids therefore still get a trained (shared) embedding instead of failing.
+/// </summary>
+public sealed class IdVocabulary
+{
+    private readonly Dictionary<int, int> _index;
+
+    private IdVocabulary(int size, int[] ids)
+    {
+        Size = size;
+        Ids = ids;
+        _index = new Dictionary<int, int>(ids.Length);
+        for (int i = 0; i < ids.Length; i++) _index.Add(ids[i], i + 1);
+    }
+
+    /// <summary>Table size including padding and OOV buckets.</summary>
+    public int Size { get; }
+    /// <summary>Ids with a dedicated index, in index order (index = position + 1).</summary>
+    public int[] Ids { get; }
+    /// <summary>Number of hash buckets for other ids.</summary>
+    public int OovBuckets => Size - 1 - Ids.Length;
+
+    /// <summary>Index of <paramref name="id"/>: dedicated when known, a hash bucket otherwise.</summary>
+    public int IndexOf(int id)
+    {
+        if (_index.TryGetValue(id, out var i)) return i;
+        return 1 + Ids.Length + (int)(Hash(id) % (uint)OovBuckets);
+    }
+
+    /// <summary>True when <paramref name="id"/> has a dedicated index.</summary>
+    public bool Contains(int id) => _index.ContainsKey(id);
+
+    private static uint Hash(int id)
+    {
+        uint x = (uint)id;
+        x ^= x >> 16; x *= 0x7feb352dU; x ^= x >> 15; x *= 0x846ca68bU; x ^= x >> 16;
+        return x;
+    }
+
+    /// <summary>
+    /// Fits a vocabulary of <paramref name="size"/> entries (≥ 3) with <paramref name="oovBuckets"/> hash
+    /// buckets (≥ 1) on the given ids (one entry per occurrence; frequency decides who gets a dedicated index).
+    /// </summary>
+    public static IdVocabulary Fit(ReadOnlySpan<int> occurrences, int size, int oovBuckets)
+    {
+        if (size < 3) throw new ArgumentOutOfRangeException(nameof(size), size, "A vocabulary needs at least 3 entries (padding, one id, one OOV bucket).");
+        if (oovBuckets < 1 || oovBuckets > size - 2)
+            throw new ArgumentOutOfRangeException(nameof(oovBuckets), oovBuckets, $"OOV buckets must be in 1..{size - 2}.");
+        var counts = new Dictionary<int, int>();
+        foreach (var id in occurrences) counts[id] = counts.GetValueOrDefault(id) + 1;
+        var ids = counts.Keys.ToArray();
+        var freq = ids.Select(i => counts[i]).ToArray();
+        // Most frequent first, ties by ascending id (deterministic).
+        Array.Sort(ids, freq);
+        var order = Enumerable.Range(0, ids.Length).ToArray();
+        Array.Sort(order, (a, b) => freq[a] != freq[b] ? freq[b].CompareTo(freq[a]) : ids[a].CompareTo(ids[b]));
+        int keep = Math.Min(ids.Length, size - 1 - oovBuckets);
+        var kept = new int[keep];
+        for (int i = 0; i < keep; i++) kept[i] = ids[order[i]];
+        return new IdVocabulary(size, kept);
+    }
+
+    /// <summary>Writes the vocabulary (size + ids).</summary>
+    public void Write(BinaryWriter w)
+    {
+        w.Write(Size);
+        w.Write(Ids.Length);
+        foreach (var id in Ids) w.Write(id);
+    }
+
+    /// <summary>Reads a vocabulary written by <see cref="Write"/>, validating sizes.</summary>
+    public static IdVocabulary Read(BinaryReader r)
+    {
+        int size = r.ReadInt32(), n = r.ReadInt32();
+        if (size < 3 || n < 0 || n > size - 2) throw new InvalidDataException($"Corrupt vocabulary: size {size}, {n} ids.");
+        var ids = new int[n];
+        for (int i = 0; i < n; i++) ids[i] = r.ReadInt32();
+        return new IdVocabulary(size, ids);
+    }
+
+    /// <summary>
+    /// Coverage statistics on a set of occurrences: the share that fall in OOV buckets, and the share of
+    /// distinct OOV ids that share their bucket with another OOV id (the collision rate).
+    /// </summary>
+    public (double OovShare, double CollisionRate, int DistinctOov) Coverage(ReadOnlySpan<int> occurrences)
+    {
+        long oov = 0;
+        var oovIds = new HashSet<int>();
+        foreach (var id in occurrences)
+            if (!_index.ContainsKey(id)) { oov++; oovIds.Add(id); }
+        var perBucket = new Dictionary<int, int>();
+        foreach (var id in oovIds) { int b = IndexOf(id); perBucket[b] = perBucket.GetValueOrDefault(b) + 1; }
+        int colliding = oovIds.Count(id => perBucket[IndexOf(id)] > 1);
+        return (occurrences.Length == 0 ? 0 : (double)oov / occurrences.Length,
+            oovIds.Count == 0 ? 0 : (double)colliding / oovIds.Count, oovIds.Count);
+    }
+}
