@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Cvr.MLNet.Model;
+using Cvr.MLNet.Pipeline;
+using Cvr.MLNet.Training;
+using Cvr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(CvrModelTransformer), null, typeof(SignatureLoadModel),
+    "CVR multi-task model", CvrModelTransformer.LoaderSignature)]
+
+namespace Cvr.MLNet.Training;
+
+/// <summary>
+/// The fitted CVR network as an ML.NET transformer. Adds <c>PFavCart</c>, <c>PBuy</c> and, for the
+/// buy task, <c>Score</c> (logit of PBuy), <c>Probability</c> (= PBuy) and <c>PredictedLabel</c>
+/// (PBuy ≥ threshold), so <c>mlContext.BinaryClassification.Evaluate(scored, labelColumnName: "Buy")</c>
+/// works unchanged. <see cref="ITransformer.Transform"/> scores whole views in batches;
+/// <c>PredictionEngine</c> scores one row at a time through the row mapper.
+/// Weights are saved inside the ML.NET model zip as a binary stream next to the network config.
+/// </summary>
+public sealed class CvrModelTransformer : RowMappingTransformer
+{
+    internal const string LoaderSignature = "CvrModelTransformer";
+    private const string WeightsStream = "CvrNetworkWeights.bin";
+    private static VersionInfo GetVersionInfo() =>
+        ModelPersistence.MakeVersion("CVRMODEL", LoaderSignature, typeof(CvrModelTransformer), 0x00010001);
+
+    internal static readonly OutputColumn[] Outputs =
+    [
+        new(CvrColumns.PFavCart, NumberDataViewType.Single), new(CvrColumns.PBuy, NumberDataViewType.Single),
+        new(CvrColumns.Score, NumberDataViewType.Single), new(CvrColumns.Probability, NumberDataViewType.Single),
+        new(CvrColumns.PredictedLabel, BooleanDataViewType.Instance),
+    ];
+
+    private readonly InputColumn[] _inputs;
+
+    internal CvrModelTransformer(IHostEnvironment env, CvrNetwork network, float threshold, IReadOnlyList<EpochRecord> history, int bestEpoch)
+        : base(env, nameof(CvrModelTransformer))
+    {
+        Network = network;
+        Threshold = threshold;
+        TrainingHistory = history;
+        BestEpoch = bestEpoch;
+        _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength)];
+    }
+
+    /// <summary>The trained network (eval mode, CPU).</summary>
+    public CvrNetwork Network { get; }
+    /// <summary>Decision threshold on PBuy for <c>PredictedLabel</c>.</summary>
+    public float Threshold { get; }
+    /// <summary>Per-epoch training record (empty after load if it was not saved).</summary>
+    public IReadOnlyList<EpochRecord> TrainingHistory { get; }
+    /// <summary>The epoch whose weights were kept.</summary>
+    public int BestEpoch { get; }
+
+    protected override IReadOnlyList<InputColumn> InputColumns => _inputs;
+    protected override IReadOnlyList<OutputColumn> OutputColumns => Outputs;
+
+    protected override Action<RowOutputs> CreateRowMapper(DataViewRow input)
+    {
+        int t = Network.Options.SequenceLength;
+        var reader = new FeatureTable.RowReader(input, t);
+        var table = FeatureTable.SingleRow(t);
+        return o =>
+        {
+            reader.Read(table, 0);
+            var (fav, buy) = CvrTrainingLoop.Predict(Network, table, [0], 1, CPU);
+            Fill(o, fav[0], buy[0]);
+        };
+    }
+
+    private void Fill(RowOutputs o, float pFav, float pBuy)
+    {
+        o.Single(0)[0] = pFav;
+        o.Single(1)[0] = pBuy;
+        double p = Math.Clamp(pBuy, 1e-7, 1 - 1e-7);
+        o.Single(2)[0] = (float)Math.Log(p / (1 - p));
+        o.Single(3)[0] = pBuy;
+        o.Boolean(4) = pBuy >= Threshold;
+    }
+
+    /// <summary>Scores every row of <paramref name="input"/> in batches (the fast path for evaluation).</summary>
+    public (float[] PFavCart, float[] PBuy) Score(IDataView input, int batchSize = 4096)
+    {
+        var table = FeatureTable.Read(input, null, null, null);
+        var rows = Enumerable.Range(0, table.Count).ToArray();
+        return CvrTrainingLoop.Predict(Network, table, rows, batchSize, CPU);
+    }
+
+    /// <summary>Mean SE field weights over <paramref name="input"/> (feature importance per field), keyed by field name.</summary>
+    public IReadOnlyDictionary<string, float> FieldImportance(IDataView input, int batchSize = 4096)
+    {
+        var table = FeatureTable.Read(input, null, null, null);
+        var sums = new double[CvrNetworkOptions.Fields];
+        Network.eval();
+        using (no_grad())
+        {
+            for (int s = 0; s < table.Count; s += batchSize)
+            {
+                int n = Math.Min(batchSize, table.Count - s);
+                using var scope = NewDisposeScope();
+                using var batch = table.MakeBatch(Enumerable.Range(s, n).ToArray(), CPU);
+                var w = Network.forward(batch).FieldWeights.sum(0).cpu().data<float>().ToArray();
+                for (int f = 0; f < w.Length; f++) sums[f] += w[f];
+            }
+        }
+        return CvrNetworkOptions.FieldNames.Select((name, f) => (name, v: (float)(sums[f] / Math.Max(1, table.Count))))
+            .ToDictionary(x => x.name, x => x.v);
+    }
+
+    protected override void SaveModel(ModelSaveContext ctx) =>
+        ModelPersistence.Save(ctx, GetVersionInfo(), w =>
+        {
+            w.Write(JsonSerializer.Serialize(Network.Options));
+            w.Write(Threshold);
+            w.Write(BestEpoch);
+            w.Write(TrainingHistory.Count);
+            foreach (var e in TrainingHistory)
+            {
+                w.Write(e.Epoch); w.Write(e.TrainLoss); w.Write(e.ValidationLoss ?? double.NaN);
+                w.Write(e.ValidationBuyAuc ?? double.NaN); w.Write(e.ValidationFavCartAuc ?? double.NaN); w.Write(e.SamplesPerSecond);
+            }
+        }, new Dictionary<string, Action<Stream>> { [WeightsStream] = s => Network.SaveWeights(s) });
+
+    private static CvrModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        (CvrNetworkOptions Options, float Threshold, int Best, List<EpochRecord> History) header = ModelPersistence.Load(env, ctx, GetVersionInfo(), r =>
+        {
+            var options = JsonSerializer.Deserialize<CvrNetworkOptions>(r.ReadString())
+                ?? throw new InvalidDataException("CvrModelTransformer: the network configuration is empty.");
+            options.Validate();
+            float threshold = r.ReadSingle();
+            int best = r.ReadInt32(), n = r.ReadInt32();
+            if (n < 0 || n > 100_000) throw new InvalidDataException($"CvrModelTransformer: corrupt training history length {n}.");
+            static double? N(double d) => double.IsNaN(d) ? null : d;
+            var history = new List<EpochRecord>(n);
+            for (int i = 0; i < n; i++)
+                history.Add(new EpochRecord(r.ReadInt32(), r.ReadDouble(), N(r.ReadDouble()), N(r.ReadDouble()), N(r.ReadDouble()), r.ReadDouble()));
+            return (options, threshold, best, history);
+        });
+        var network = new CvrNetwork(header.Options);
+        if (!ModelPersistence.TryLoadBlob(ctx, WeightsStream, s => network.LoadWeights(s)))
+            throw new InvalidDataException($"CvrModelTransformer: the model file has no '{WeightsStream}' entry (truncated or not a CVR model).");
+        network.eval();
+        return new CvrModelTransformer(env, network, header.Threshold, header.History, header.Best);
+    }
+}

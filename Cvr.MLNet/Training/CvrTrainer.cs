@@ -1,0 +1,114 @@
+using Cvr.MLNet.Pipeline;
+using Cvr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Cvr.MLNet.Training;
+
+/// <summary>
+/// The multi-task CVR trainer: a TorchSharp DIN + SE + PLE + FM-tower network with ESM² output
+/// (pBuy = y1·y3 + (1−y1)·y2), trained on the columns of <c>mlContext.Transforms.CvrFeatures(...)</c>.
+/// Use it as any ML.NET trainer:
+/// <code>
+/// var pipeline = mlContext.Transforms.CvrFeatures(events).Append(new CvrTrainer());
+/// var model = pipeline.Fit(samples);
+/// </code>
+/// Labels: <c>FavCart</c> (fav or cart within the horizon) trains y1, <c>Buy</c> trains pBuy.
+/// </summary>
+public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
+{
+    private readonly IHost _host;
+
+    /// <summary>A trainer with the default options (its own ML.NET environment).</summary>
+    public CvrTrainer() : this(new CvrTrainerOptions()) { }
+
+    /// <summary>A trainer with <paramref name="options"/> (its own ML.NET environment, seeded from the options).</summary>
+    public CvrTrainer(CvrTrainerOptions options) : this(new MLContext(options?.Seed ?? 42), options!) { }
+
+    /// <summary>A trainer reporting through <paramref name="env"/> (what the catalog extension uses).</summary>
+    public CvrTrainer(IHostEnvironment env, CvrTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options.Check();
+        _host = env.Register(nameof(CvrTrainer));
+    }
+
+    /// <summary>The validated options.</summary>
+    public CvrTrainerOptions Options { get; }
+
+    /// <summary>Training record of the last <see cref="Fit"/>.</summary>
+    public IReadOnlyList<EpochRecord> LastTrainingHistory { get; private set; } = [];
+
+    /// <summary>Trains on <paramref name="input"/> (features from <c>CvrFeatures</c> plus the labels).</summary>
+    public CvrModelTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = Options;
+        using var ch = _host.Start("Training CVR model");
+        string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
+        CheckSequenceLength(input.Schema);
+        var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken);
+        if (table.Count == 0) throw new InvalidOperationException("CvrTrainer: the training data has no rows.");
+        table.CheckRanges(o.Network);
+        var (train, valid) = Split(table);
+        if (train.Length == 0) throw new InvalidOperationException("CvrTrainer: the validation split leaves no training rows; lower ValidationFraction.");
+        ch.Info($"{table.Count} samples ({train.Length} train, {valid.Length} validation, split {o.Split}); " +
+                $"fav/cart rate {table.FavCart.Count(x => x) / (double)table.Count:P2}, buy rate {table.Buy.Count(x => x) / (double)table.Count:P2}");
+        var device = DeviceSelector.Resolve(o.Device, _host, m => ch.Warning(m));
+        var loop = new CvrTrainingLoop(o, device, m => ch.Info(m));
+        var net = loop.Train(table, train, valid);
+        net.to(TorchSharp.torch.CPU);
+        LastTrainingHistory = loop.History;
+        return new CvrModelTransformer(_host, net, o.DecisionThreshold, loop.History, loop.BestEpoch);
+    }
+
+    private void CheckSequenceLength(DataViewSchema schema)
+    {
+        int t = FeatureTable.SequenceLengthOf(schema);
+        if (t != Options.Network.SequenceLength)
+            throw new ArgumentOutOfRangeException(CvrColumns.SeqItemIndices,
+                $"Input schema: column '{CvrColumns.SeqItemIndices}' has length {t}, but Network.SequenceLength is {Options.Network.SequenceLength}.");
+    }
+
+    /// <summary>Train/validation rows: the latest samples by the Timestamp feature, or a seeded random subset.</summary>
+    private (int[] Train, int[] Valid) Split(FeatureTable table)
+    {
+        int n = table.Count, nValid = (int)Math.Round(n * Options.ValidationFraction);
+        var order = Enumerable.Range(0, n).ToArray();
+        if (Options.Split == ValidationSplit.ByTime)
+        {
+            var ts = new float[n];
+            for (int i = 0; i < n; i++) ts[i] = table.TimeDense[i * 3 + 2];
+            Array.Sort(ts, order); // stable enough: ties keep no particular order, but the set boundary is by time
+        }
+        else new Random(Options.Seed ^ 0x5EED).Shuffle(order);
+        var valid = order[(n - nValid)..];
+        var train = order[..(n - nValid)];
+        Array.Sort(valid); Array.Sort(train);
+        return (train, valid);
+    }
+
+    /// <summary>Promises the output columns after checking the input schema (errors name the column).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        int t = Options.Network.SequenceLength;
+        foreach (var c in FeatureTable.RequiredColumns(t)) SchemaChecks.Require(inputSchema, c.Name, c.Type, c.Role);
+        SchemaChecks.Require(inputSchema, Options.FavCartColumnName, BooleanDataViewType.Instance, "fav/cart label");
+        SchemaChecks.Require(inputSchema, Options.BuyColumnName, BooleanDataViewType.Instance, "buy label");
+        return SchemaChecks.Add(inputSchema, CvrModelTransformer.Outputs);
+    }
+}
+
+/// <summary>Catalog entry point: <c>mlContext.BinaryClassification.Trainers.Cvr(...)</c>.</summary>
+public static class CvrTrainerCatalog
+{
+    /// <summary>The CVR trainer with default options and a few common knobs.</summary>
+    public static CvrTrainer Cvr(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, int epochs = 5, int batchSize = 128, double learningRate = 1e-3) =>
+        new(catalog.GetEnvironment(), new CvrTrainerOptions { Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate });
+
+    /// <summary>The CVR trainer with full <paramref name="options"/>.</summary>
+    public static CvrTrainer Cvr(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, CvrTrainerOptions options) =>
+        new(catalog.GetEnvironment(), options);
+}

@@ -1,0 +1,93 @@
+using Cvr.MLNet.Model;
+using Cvr.MLNet.Transforms;
+
+namespace Cvr.MLNet.Training;
+
+/// <summary>How the validation split is drawn.</summary>
+public enum ValidationSplit
+{
+    /// <summary>The latest samples (by the <c>Timestamp</c> feature) validate: the honest split for a forecasting task.</summary>
+    ByTime,
+    /// <summary>A seeded random subset validates.</summary>
+    Random,
+}
+
+/// <summary>Options of <see cref="CvrTrainer"/> (the seed's defaults). Checked by <see cref="Check"/> before training.</summary>
+public sealed class CvrTrainerOptions
+{
+    /// <summary>Network sizes (embedding tables must match the vocabulary transform's sizes).</summary>
+    public CvrNetworkOptions Network { get; set; } = new();
+    /// <summary>Adam learning rate. Default 1e-3.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>Training batch size. Default 128.</summary>
+    public int BatchSize { get; set; } = 128;
+    /// <summary>Validation/inference batch size. Default 256.</summary>
+    public int ValidationBatchSize { get; set; } = 256;
+    /// <summary>Epochs. Default 5.</summary>
+    public int Epochs { get; set; } = 5;
+    /// <summary>Share of samples held out for validation (0 = none: the last epoch's weights are kept). Default 0.2.</summary>
+    public double ValidationFraction { get; set; } = 0.2;
+    /// <summary>How the validation samples are chosen. Default by time.</summary>
+    public ValidationSplit Split { get; set; } = ValidationSplit.ByTime;
+    /// <summary>Epochs without a validation-loss improvement before stopping. Default 2.</summary>
+    public int EarlyStoppingPatience { get; set; } = 2;
+    /// <summary>Gradient clipping: max global L2 norm (0 = off). Default 5.</summary>
+    public double GradientClipNorm { get; set; } = 5.0;
+    /// <summary>Loss weight of the fav/cart task. Default 1.</summary>
+    public double FavCartLossWeight { get; set; } = 1.0;
+    /// <summary>Loss weight of the buy task. Default 1.</summary>
+    public double BuyLossWeight { get; set; } = 1.0;
+    /// <summary>Seed of initialization, shuffling and splits: same seed and data → same weights (CPU). Default 42.</summary>
+    public int Seed { get; set; } = 42;
+    /// <summary>"cpu" (default), "cuda", "cuda:N" or "auto" (CUDA when present, else CPU).</summary>
+    public string Device { get; set; } = "cpu";
+    /// <summary>Intra-op threads for libtorch (0 = leave libtorch's default). Default 0.</summary>
+    public int Threads { get; set; }
+    /// <summary>Threshold on PBuy for <c>PredictedLabel</c>. Default 0.5 (as the seed evaluates).</summary>
+    public float DecisionThreshold { get; set; } = 0.5f;
+    /// <summary>Label column for fav/cart (Boolean).</summary>
+    public string FavCartColumnName { get; set; } = CvrColumns.FavCart;
+    /// <summary>Label column for buy (Boolean).</summary>
+    public string BuyColumnName { get; set; } = CvrColumns.Buy;
+    /// <summary>Example weight column (Single), e.g. from negative down-sampling; null = unweighted. Used when present.</summary>
+    public string? ExampleWeightColumnName { get; set; } = CvrColumns.Weight;
+    /// <summary>Progress of training (epoch, batch, loss, samples/s), reported on the training thread.</summary>
+    public IProgress<CvrTrainingProgress>? Progress { get; set; }
+    /// <summary>Cancels training between batches.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Validates every option; throws <see cref="ArgumentOutOfRangeException"/> naming the option.</summary>
+    public CvrTrainerOptions Check()
+    {
+        static void Fail(string name, object value, string rule) => throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}.");
+        if (Network is null) throw new ArgumentNullException(nameof(Network));
+        Network.Validate();
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) Fail(nameof(LearningRate), LearningRate, "must be positive and finite");
+        if (BatchSize < 1) Fail(nameof(BatchSize), BatchSize, "must be at least 1");
+        if (ValidationBatchSize < 1) Fail(nameof(ValidationBatchSize), ValidationBatchSize, "must be at least 1");
+        if (Epochs < 1) Fail(nameof(Epochs), Epochs, "must be at least 1");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) Fail(nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        if (EarlyStoppingPatience < 1) Fail(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be at least 1");
+        if (!(GradientClipNorm >= 0)) Fail(nameof(GradientClipNorm), GradientClipNorm, "must be non-negative");
+        if (!(FavCartLossWeight >= 0) || !(BuyLossWeight >= 0) || FavCartLossWeight + BuyLossWeight == 0)
+            Fail(nameof(BuyLossWeight), BuyLossWeight, "and FavCartLossWeight must be non-negative and not both zero");
+        if (Threads < 0) Fail(nameof(Threads), Threads, "must be non-negative");
+        if (!(DecisionThreshold > 0 && DecisionThreshold < 1)) Fail(nameof(DecisionThreshold), DecisionThreshold, "must be in (0, 1)");
+        DeviceSelector.Parse(Device);
+        return this;
+    }
+}
+
+/// <summary>A progress report of <see cref="CvrTrainer"/>.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Epochs">Planned epochs.</param>
+/// <param name="Batch">Batches done in this epoch.</param>
+/// <param name="Batches">Batches per epoch.</param>
+/// <param name="TrainLoss">Running mean training loss of this epoch.</param>
+/// <param name="SamplesPerSecond">Training throughput of this epoch so far.</param>
+/// <param name="ValidationLoss">Set on the report that ends an epoch (null before, or without validation).</param>
+public sealed record CvrTrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double TrainLoss, double SamplesPerSecond, double? ValidationLoss)
+{
+    /// <summary>Overall fraction done, 0..1.</summary>
+    public double Fraction => ((Epoch - 1) + (Batches == 0 ? 1.0 : (double)Batch / Batches)) / Epochs;
+}

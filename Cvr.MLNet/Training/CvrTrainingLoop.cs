@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Cvr.MLNet.Evaluation;
+using Cvr.MLNet.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cvr.MLNet.Training;
+
+/// <summary>One epoch's record: the training curve the analysis plots.</summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double? ValidationLoss, double? ValidationBuyAuc, double? ValidationFavCartAuc, double SamplesPerSecond);
+
+/// <summary>
+/// The training loop, kept outside the model (torchrec's split): Adam, shuffled mini-batches,
+/// gradient clipping, validation after each epoch, best-weights restore and early stopping,
+/// divergence detection, progress and cancellation.
+/// </summary>
+internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, Action<string> log)
+{
+    public List<EpochRecord> History { get; } = [];
+    public int BestEpoch { get; private set; }
+
+    public CvrNetwork Train(FeatureTable table, int[] trainRows, int[] validRows)
+    {
+        var o = options;
+        if (o.Threads > 0) torch.set_num_threads(o.Threads);
+        torch.manual_seed(o.Seed);
+        var net = new CvrNetwork(o.Network);
+        net.to(device);
+        var loss = new CvrLoss(o.FavCartLossWeight, o.BuyLossWeight);
+        using var adam = torch.optim.Adam(net.parameters(), o.LearningRate);
+        var rng = new Random(o.Seed);
+        var rows = (int[])trainRows.Clone();
+        Dictionary<string, Tensor>? best = null;
+        double bestLoss = double.PositiveInfinity;
+        int sinceBest = 0;
+        int batches = (rows.Length + o.BatchSize - 1) / o.BatchSize;
+
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        {
+            net.train();
+            rng.Shuffle(rows);
+            double sum = 0; long seen = 0;
+            var sw = Stopwatch.StartNew();
+            for (int b = 0; b < batches; b++)
+            {
+                o.CancellationToken.ThrowIfCancellationRequested();
+                var slice = rows.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, rows.Length - b * o.BatchSize));
+                using (NewDisposeScope())
+                {
+                    using var batch = table.MakeBatch(slice, device);
+                    var (fav, buy, w) = Labels(table, slice);
+                    var output = net.forward(batch);
+                    var l = loss.Compute(output, fav, buy, w);
+                    adam.zero_grad();
+                    l.backward();
+                    if (o.GradientClipNorm > 0) nn.utils.clip_grad_norm_(net.parameters(), o.GradientClipNorm);
+                    adam.step();
+                    double lv = l.item<float>();
+                    if (!double.IsFinite(lv))
+                        throw new InvalidOperationException(
+                            $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");
+                    sum += lv * slice.Length; seen += slice.Length;
+                }
+                if (o.Progress is not null && ((b & 15) == 0 || b == batches - 1))
+                    o.Progress.Report(new CvrTrainingProgress(epoch, o.Epochs, b + 1, batches, sum / Math.Max(1, seen), seen / Math.Max(1e-9, sw.Elapsed.TotalSeconds), null));
+            }
+            double trainLoss = sum / Math.Max(1, seen), sps = seen / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
+            double? vLoss = null, vBuyAuc = null, vFavAuc = null;
+            if (validRows.Length > 0)
+            {
+                var (pFav, pBuy) = Predict(net, table, validRows, o.ValidationBatchSize, device);
+                var fav = validRows.Select(r => table.FavCart[r]).ToArray();
+                var buy = validRows.Select(r => table.Buy[r]).ToArray();
+                var wts = validRows.Select(r => table.Weight[r]).ToArray();
+                vLoss = o.FavCartLossWeight * BinaryMetrics.LogLoss(fav, pFav, wts) + o.BuyLossWeight * BinaryMetrics.LogLoss(buy, pBuy, wts);
+                vBuyAuc = BinaryMetrics.Auc(buy, pBuy); vFavAuc = BinaryMetrics.Auc(fav, pFav);
+            }
+            History.Add(new EpochRecord(epoch, trainLoss, vLoss, vBuyAuc, vFavAuc, sps));
+            log($"epoch {epoch}/{o.Epochs}: train loss {trainLoss:F5}" + (vLoss is { } v ? $", validation loss {v:F5}, buy AUC {vBuyAuc:F4}, fav/cart AUC {vFavAuc:F4}" : "") + $", {sps:F0} samples/s");
+            o.Progress?.Report(new CvrTrainingProgress(epoch, o.Epochs, batches, batches, trainLoss, sps, vLoss));
+
+            double score = vLoss ?? -epoch; // without validation, the latest epoch wins
+            if (score < bestLoss)
+            {
+                bestLoss = score; BestEpoch = epoch; sinceBest = 0;
+                DisposeAll(best);
+                best = Snapshot(net);
+            }
+            else if (++sinceBest >= o.EarlyStoppingPatience)
+            {
+                log($"early stopping after epoch {epoch}: no validation improvement for {sinceBest} epochs; keeping epoch {BestEpoch}.");
+                break;
+            }
+        }
+        if (best is not null)
+        {
+            using (no_grad())
+                foreach (var (name, p) in net.named_parameters()) p.copy_(best[name]);
+            DisposeAll(best);
+        }
+        net.eval();
+        return net;
+    }
+
+    private static (Tensor Fav, Tensor Buy, Tensor Weight) Labels(FeatureTable t, ReadOnlySpan<int> rows)
+    {
+        var fav = new float[rows.Length]; var buy = new float[rows.Length]; var w = new float[rows.Length];
+        for (int i = 0; i < rows.Length; i++) { int r = rows[i]; fav[i] = t.FavCart[r] ? 1 : 0; buy[i] = t.Buy[r] ? 1 : 0; w[i] = t.Weight[r]; }
+        return (tensor(fav), tensor(buy), tensor(w));
+    }
+
+    /// <summary>Batched inference (eval mode, no gradients).</summary>
+    public static (float[] PFavCart, float[] PBuy) Predict(CvrNetwork net, FeatureTable table, int[] rows, int batchSize, Device device)
+    {
+        var pFav = new float[rows.Length]; var pBuy = new float[rows.Length];
+        net.eval();
+        using var _ = no_grad();
+        for (int s = 0; s < rows.Length; s += batchSize)
+        {
+            int n = Math.Min(batchSize, rows.Length - s);
+            using var scope = NewDisposeScope();
+            using var batch = table.MakeBatch(rows.AsSpan(s, n), device);
+            var output = net.forward(batch);
+            output.PFavCart.cpu().data<float>().CopyTo(pFav.AsSpan(s, n));
+            output.PBuy.cpu().data<float>().CopyTo(pBuy.AsSpan(s, n));
+        }
+        return (pFav, pBuy);
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(CvrNetwork net)
+    {
+        using var _ = no_grad();
+        return net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? d)
+    {
+        if (d is null) return;
+        foreach (var t in d.Values) t.Dispose();
+    }
+}

@@ -1,0 +1,65 @@
+using Cvr.MLNet.Pipeline;
+using Microsoft.ML;
+
+namespace Cvr.MLNet.Transforms.Vocabulary;
+
+/// <summary>Options of the id vocabulary: table sizes (incl. padding and OOV buckets) and OOV bucket counts.</summary>
+public sealed class IdVocabularyOptions
+{
+    /// <summary>User table size. Default 10,000 (the real log has 10,000 users).</summary>
+    public int UserSize = 10_000;
+    /// <summary>Item table size. Default 200,000 (the real log has 2.8 M items; the long tail shares OOV buckets).</summary>
+    public int ItemSize = 200_000;
+    /// <summary>Category table size. Default 10,000 (the real log touches ~9,000).</summary>
+    public int CategorySize = 10_000;
+    /// <summary>Share of each table reserved for hashed OOV buckets. Default 0.02.</summary>
+    public double OovShare = 0.02;
+    /// <summary>Sequence length T of the sequence columns. Default 20.</summary>
+    public int SequenceLength = 20;
+
+    internal static int Buckets(int size, double share) => Math.Clamp((int)Math.Round(size * share), 1, size - 2);
+
+    /// <summary>Validates the options; throws naming the offending option.</summary>
+    public void Check()
+    {
+        if (UserSize < 3) throw new ArgumentOutOfRangeException(nameof(UserSize), UserSize, "UserSize must be at least 3.");
+        if (ItemSize < 3) throw new ArgumentOutOfRangeException(nameof(ItemSize), ItemSize, "ItemSize must be at least 3.");
+        if (CategorySize < 3) throw new ArgumentOutOfRangeException(nameof(CategorySize), CategorySize, "CategorySize must be at least 3.");
+        if (!(OovShare > 0 && OovShare < 1)) throw new ArgumentOutOfRangeException(nameof(OovShare), OovShare, "OovShare must be in (0, 1).");
+        if (SequenceLength < 1) throw new ArgumentOutOfRangeException(nameof(SequenceLength), SequenceLength, "SequenceLength must be at least 1.");
+    }
+}
+
+/// <summary>Fits <see cref="IdVocabularyTransformer"/>: frequency-capped vocabularies over the event log's ids.</summary>
+public sealed class IdVocabularyEstimator : IEstimator<IdVocabularyTransformer>
+{
+    private readonly IHostEnvironment _env;
+    private readonly CvrEventSource _events;
+    private readonly IdVocabularyOptions _options;
+
+    public IdVocabularyEstimator(IHostEnvironment env, CvrEventSource events, IdVocabularyOptions? options = null)
+    {
+        _env = env ?? throw new ArgumentNullException(nameof(env));
+        _events = events ?? throw new ArgumentNullException(nameof(events));
+        _options = options ?? new IdVocabularyOptions();
+        _options.Check();
+    }
+
+    public IdVocabularyTransformer Fit(IDataView input)
+    {
+        foreach (var c in IdVocabularyTransformer.InputsFor(_options.SequenceLength)) SchemaChecks.Require(input.Schema, c.Name, c.Type, c.Role);
+        var o = _options;
+        var log = _events.Log;
+        return new IdVocabularyTransformer(_env,
+            IdVocabulary.Fit(log.UserIdSpan, o.UserSize, IdVocabularyOptions.Buckets(o.UserSize, o.OovShare)),
+            IdVocabulary.Fit(log.ItemIdSpan, o.ItemSize, IdVocabularyOptions.Buckets(o.ItemSize, o.OovShare)),
+            IdVocabulary.Fit(log.CategoryIdSpan, o.CategorySize, IdVocabularyOptions.Buckets(o.CategorySize, o.OovShare)),
+            o.SequenceLength);
+    }
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        foreach (var c in IdVocabularyTransformer.InputsFor(_options.SequenceLength)) SchemaChecks.Require(inputSchema, c.Name, c.Type, c.Role);
+        return SchemaChecks.Add(inputSchema, IdVocabularyTransformer.OutputsFor(_options.SequenceLength));
+    }
+}
