@@ -1,0 +1,160 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Cvr.MLNet.Model;
+
+/// <summary>
+/// The multi-task CVR network: 7 input fields (item, user, category, time, counts, long-term user
+/// interest, DIN short-term interest; 615 dims by default) → SE field reweighting → PLE body
+/// (2 tasks) → 3 FM towers → ESM² outputs. Same layer structure and default sizes as the PyTorch
+/// reference <c>cvr_torch.py</c>; the experts of a PLE layer are held batched (<see cref="ExpertBank"/>).
+/// Field names below are the weight keys.
+/// </summary>
+public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
+{
+    /// <summary>Keys of the four large id tables (sparse-capable; see <see cref="CvrNetworkOptions.SparseEmbeddings"/>).</summary>
+    public static IReadOnlyList<string> IdTableKeys { get; } =
+        ["item_emb.weight", "user_emb.weight", "cat_emb.weight", "user_long_emb.weight"];
+
+    private readonly CvrNetworkOptions _options;
+    private readonly Embedding item_emb;
+    private readonly Embedding user_emb;
+    private readonly Embedding cat_emb;
+    private readonly Embedding user_long_emb;
+    private readonly Embedding weekday_emb;
+    private readonly Embedding hour_emb;
+    private readonly Embedding behavior_emb;
+    private readonly Embedding? time_gap_emb;
+    private readonly Linear cat_to_item;
+    private readonly DinAttention din;
+    private readonly SqueezeExcitation se;
+    private readonly ModuleList<PleExtractionLayer> ple;
+    private readonly ModuleList<FmTower> towers;
+
+    /// <summary>Creates the network; <paramref name="options"/> is validated (defaults when null).</summary>
+    public CvrNetwork(CvrNetworkOptions? options = null) : base(nameof(CvrNetwork))
+    {
+        _options = (options ?? new CvrNetworkOptions()).Validate();
+        var o = _options;
+        bool sparse = o.SparseEmbeddings;
+        // Index 0 is padding in every id vocabulary: its row stays zero and gets no gradient.
+        item_emb = Embedding(o.ItemBuckets, o.ItemEmbeddingDim, padding_idx: 0, sparse: sparse);
+        user_emb = Embedding(o.UserBuckets, o.UserEmbeddingDim, padding_idx: 0, sparse: sparse);
+        cat_emb = Embedding(o.CategoryBuckets, o.CategoryEmbeddingDim, padding_idx: 0, sparse: sparse);
+        user_long_emb = Embedding(o.UserBuckets, o.LongTermEmbeddingDim, padding_idx: 0, sparse: sparse);
+        weekday_emb = Embedding(7, o.WeekdayEmbeddingDim);
+        hour_emb = Embedding(24, o.HourEmbeddingDim);
+        behavior_emb = Embedding(BehaviorTypes + 1, o.ItemEmbeddingDim, padding_idx: 0);
+        time_gap_emb = o.UseTimeGap ? Embedding(o.TimeGapBuckets, o.ItemEmbeddingDim, padding_idx: 0) : null;
+        cat_to_item = Linear(o.CategoryEmbeddingDim, o.ItemEmbeddingDim, hasBias: false);
+        din = new DinAttention(o.ItemEmbeddingDim, o.DinHidden);
+        se = new SqueezeExcitation(o.FieldDims, o.SeReduction);
+        ple = new ModuleList<PleExtractionLayer>();
+        int input = o.InputDim;
+        for (int l = 0; l < o.PleLayers.Length; l++)
+        {
+            bool last = l == o.PleLayers.Length - 1;
+            var layer = new PleExtractionLayer(input, o.PleLayers[l], CvrNetworkOptions.Tasks, o.SpecificExperts, o.SharedExperts, sharedGate: !last);
+            ple.Add(layer);
+            input = layer.OutputDim;
+        }
+        towers = new ModuleList<FmTower>();
+        for (int i = 0; i < 3; i++) towers.Add(new FmTower(input, o.FmFields));
+        RegisterComponents();
+    }
+
+    /// <summary>Behavior types 1..4 (click, fav, cart, buy); 0 is sequence padding.</summary>
+    public const int BehaviorTypes = 4;
+
+    /// <summary>The validated options the network was built with.</summary>
+    public CvrNetworkOptions Options => _options;
+
+    /// <summary>Named parameters of the four large id tables (<see cref="IdTableKeys"/>), for a sparse optimizer.</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> IdTableParameters() =>
+        named_parameters().Where(p => IdTableKeys.Contains(p.name)).Select(p => (p.name, p.parameter)).ToList();
+
+    /// <summary>Every other named parameter (dense layers and the small weekday/hour/behavior/time-gap tables).</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> DenseParameters() =>
+        named_parameters().Where(p => !IdTableKeys.Contains(p.name)).Select(p => (p.name, p.parameter)).ToList();
+
+    /// <summary>
+    /// batch (B samples, T = <see cref="CvrNetworkOptions.SequenceLength"/>) → logits and ESM²
+    /// probabilities [B] and SE field weights [B,7]. Shapes are checked first.
+    /// </summary>
+    public override CvrOutput forward(CvrBatch batch)
+    {
+        batch.Validate(_options);
+        using var scope = NewDisposeScope();
+        var (x, fieldWeights) = se.forward(Features(batch));                     // [B,615], [B,7]
+        Tensor[] tasks = Enumerable.Repeat(x, CvrNetworkOptions.Tasks).ToArray();
+        Tensor shared = x;
+        foreach (var layer in ple)
+        {
+            var r = layer.forward(tasks, shared);
+            tasks = r.Tasks;
+            shared = r.Shared!;                                                  // null only after the last layer
+        }
+        var y1 = towers[0].forward(tasks[0]);                                    // [B] P(fav/cart | click)
+        var y2 = towers[1].forward(tasks[1]);                                    // [B] P(buy | click, no fav/cart)
+        var y3 = towers[2].forward(tasks[1]);                                    // [B] P(buy | fav/cart)
+        var p1 = y1.sigmoid();
+        var pBuy = p1 * y3.sigmoid() + (1 - p1) * y2.sigmoid();
+        return new CvrOutput
+        {
+            Y1Logit = y1.MoveToOuterDisposeScope(),
+            Y2Logit = y2.MoveToOuterDisposeScope(),
+            Y3Logit = y3.MoveToOuterDisposeScope(),
+            PFavCart = p1.MoveToOuterDisposeScope(),
+            PBuy = pBuy.MoveToOuterDisposeScope(),
+            FieldWeights = fieldWeights.MoveToOuterDisposeScope(),
+        };
+    }
+
+    /// <summary>The concatenated input fields [B, <see cref="CvrNetworkOptions.InputDim"/>] before SE.</summary>
+    public Tensor Features(CvrBatch b)
+    {
+        using var scope = NewDisposeScope();
+        var item = item_emb.forward(b.ItemIdx);                                  // [B,E]
+        var cat = cat_emb.forward(b.CategoryIdx);                                // [B,C]
+        var time = torch.cat([weekday_emb.forward(b.Weekday), b.TimeDense.narrow(1, 0, 1),
+            hour_emb.forward(b.Hour), b.TimeDense.narrow(1, 1, _options.TimeDenseFeatures - 1)], 1);   // [B,11]
+        // DIN: query = candidate item + its category in the item space; keys = the last T behaviors.
+        var query = item + cat_to_item.forward(cat);                             // [B,E]
+        var keys = item_emb.forward(b.SeqItems) + cat_to_item.forward(cat_emb.forward(b.SeqCategories))
+                   + behavior_emb.forward(b.SeqBehaviors);                       // [B,T,E]
+        if (time_gap_emb is not null) keys = keys + time_gap_emb.forward(TimeGapBucket(b.SeqHoursAgo, b.SeqMask));
+        var shortTerm = din.forward(query, keys, b.SeqMask);                     // [B,E]
+        var user = user_emb.forward(b.UserIdx);
+        var longTerm = user_long_emb.forward(b.UserIdx);
+        return torch.cat([item, user, cat, time, b.Counts, longTerm, shortTerm], 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// hours ago [B,T] float, mask [B,T] → bucket [B,T] int64: 1 + floor(log2(1 + hours)) capped at
+    /// TimeGapBuckets − 1 (negative hours count as 0); padding positions get 0.
+    /// </summary>
+    public Tensor TimeGapBucket(Tensor hoursAgo, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var bucket = (hoursAgo.clamp_min(0) + 1).log2().floor().to(ScalarType.Int64) + 1;
+        bucket = bucket.clamp_max(_options.TimeGapBuckets - 1) * (mask > 0).to(ScalarType.Int64);
+        return bucket.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes the state dict (every parameter) to <paramref name="stream"/>, leaving it open.</summary>
+    public void SaveWeights(Stream stream)
+    {
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        save(writer);
+        writer.Flush();
+    }
+
+    /// <summary>Reads a state dict written by <see cref="SaveWeights"/> (strict: every key must match), leaving the stream open.</summary>
+    public void LoadWeights(Stream stream)
+    {
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        load(reader, strict: true);
+    }
+}
