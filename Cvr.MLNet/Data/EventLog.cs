@@ -29,6 +29,22 @@ public sealed class EventLog
     /// <summary>Where the log came from (a file path), for messages; null when built in memory.</summary>
     public string? Source { get; }
 
+    /// <summary>What the read skipped (bad rows, empty lines); null when the log was not read from a file.</summary>
+    public TianchiReadDiagnostics? Diagnostics { get; internal set; }
+
+    /// <summary>The log as an ML.NET <see cref="Microsoft.ML.IDataView"/> with the columns of <see cref="TianchiEvent"/>
+    /// (no copy: cursors read the column arrays).</summary>
+    public Microsoft.ML.IDataView ToDataView() => new EventLogDataView(this);
+
+    /// <summary>
+    /// The log behind <paramref name="view"/>: the original log when the view came from <see cref="ToDataView"/>,
+    /// otherwise a copy read from the columns named as in <see cref="TianchiEvent"/> (user_id, item_id,
+    /// behavior_type, item_category: Int32; user_geohash, time: Text).
+    /// </summary>
+    /// <exception cref="ArgumentException">A column is missing or has the wrong type.</exception>
+    /// <exception cref="TianchiFormatException">A value is invalid (the message names row, column and value).</exception>
+    public static EventLog FromDataView(Microsoft.ML.IDataView view) => EventLogDataView.ToEventLog(view);
+
     // Column arrays; only the first Count entries are valid (they may be longer).
     internal int[] UserIds { get; }
     internal int[] ItemIds { get; }
@@ -94,11 +110,13 @@ public sealed class EventLogBuilder
     private byte[] _beh;
     private readonly Dictionary<string, int> _geoIndex = new(StringComparer.Ordinal) { [""] = 0 };
     private readonly List<string> _geoValues = [""];
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _geoLookup;
     private readonly string? _source;
 
     public EventLogBuilder(string? source = null, int capacity = 1024)
     {
         _source = source;
+        _geoLookup = _geoIndex.GetAlternateLookup<ReadOnlySpan<char>>();
         capacity = Math.Max(capacity, 16);
         _users = new int[capacity]; _items = new int[capacity]; _cats = new int[capacity];
         _hours = new int[capacity]; _geo = new int[capacity]; _beh = new byte[capacity];
@@ -121,6 +139,22 @@ public sealed class EventLogBuilder
     public void Add(int userId, int itemId, BehaviorType behavior, string? geohash, int categoryId, string time) =>
         Add(userId, itemId, behavior, geohash, categoryId, TianchiTime.Parse(time));
 
+    /// <summary>Appends a pre-validated row (behavior 1..4, geohash id from <see cref="GeohashId(string)"/>).</summary>
+    internal void AddRaw(int userId, int itemId, byte behavior, int geohashId, int categoryId, int hour)
+    {
+        if (Count == _users.Length) Grow();
+        int i = Count++;
+        _users[i] = userId; _items[i] = itemId; _cats[i] = categoryId; _beh[i] = behavior; _hours[i] = hour; _geo[i] = geohashId;
+    }
+
+    /// <summary>Interns a geohash given as characters without allocating when it is already known.</summary>
+    internal int GeohashId(ReadOnlySpan<char> geohash)
+    {
+        if (geohash.IsEmpty) return 0;
+        if (_geoLookup.TryGetValue(geohash, out var id)) return id;
+        return GeohashId(geohash.ToString());
+    }
+
     /// <summary>Interns a geohash string and returns its index (0 = empty).</summary>
     public int GeohashId(string geohash)
     {
@@ -136,7 +170,9 @@ public sealed class EventLogBuilder
 
     private void Grow()
     {
-        int n = checked(_users.Length * 2);
+        // Double, but never past the largest array length (a 10x file holds ~120 M rows).
+        int n = (int)Math.Min((long)_users.Length * 2, Array.MaxLength);
+        if (n == _users.Length) throw new InvalidOperationException($"The event log{(_source is null ? "" : $" '{_source}'")} cannot hold more than {n} rows.");
         Array.Resize(ref _users, n); Array.Resize(ref _items, n); Array.Resize(ref _cats, n);
         Array.Resize(ref _hours, n); Array.Resize(ref _geo, n); Array.Resize(ref _beh, n);
     }
