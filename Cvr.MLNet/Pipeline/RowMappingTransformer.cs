@@ -78,7 +78,7 @@ public abstract class RowMappingTransformer : ITransformer
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Bind(inputSchema).OutputSchema;
 
     /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public virtual IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         return new MappedDataView(input, Bind(input.Schema));

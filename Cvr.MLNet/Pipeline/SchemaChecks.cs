@@ -26,5 +26,5 @@ internal static class SchemaChecks
     /// <summary><paramref name="input"/> plus <paramref name="outputs"/>.</summary>
     public static SchemaShape Add(SchemaShape input, IEnumerable<OutputColumn> outputs) => ModelPersistence.AddColumns(input, outputs);
 
-    private static string Describe(DataViewType t) => t is VectorDataViewType v ? $"Vector<{v.ItemType}, {v.Size}>" : t.ToString();
+    private static string Describe(DataViewType t) => t is VectorDataViewType v ? $"Vector<{v.ItemType}, {v.Size}>" : t.ToString() ?? "";
 }

@@ -36,6 +36,8 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     ];
 
     private readonly InputColumn[] _inputs;
+    // Set only on the internal copies that Transform returns: predictions computed in batches.
+    private readonly Lazy<(float[] PFavCart, float[] PBuy)>? _batchScores;
 
     internal CvrModelTransformer(IHostEnvironment env, CvrNetwork network, float threshold, IReadOnlyList<EpochRecord> history, int bestEpoch)
         : base(env, nameof(CvrModelTransformer))
@@ -59,8 +61,37 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     protected override IReadOnlyList<InputColumn> InputColumns => _inputs;
     protected override IReadOnlyList<OutputColumn> OutputColumns => Outputs;
 
+    private CvrModelTransformer(CvrModelTransformer source, Lazy<(float[] PFavCart, float[] PBuy)> batchScores)
+        : this(source.Host, source.Network, source.Threshold, source.TrainingHistory, source.BestEpoch) => _batchScores = batchScores;
+
+    /// <summary>
+    /// Scores a whole view in batches of 4,096 (computed once, on the first cursor) instead of one
+    /// network call per row; rows are matched by cursor position, so the input must yield its rows in a
+    /// fixed order (every non-shuffled ML.NET view does).
+    /// </summary>
+    public override IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        GetOutputSchema(input.Schema); // schema errors now, not at the first cursor
+        var scores = new Lazy<(float[], float[])>(() => Score(input), LazyThreadSafetyMode.ExecutionAndPublication);
+        return new CvrModelTransformer(this, scores).TransformRowByRow(input);
+    }
+
+    private IDataView TransformRowByRow(IDataView input) => base.Transform(input);
+
     protected override Action<RowOutputs> CreateRowMapper(DataViewRow input)
     {
+        if (_batchScores is { } batch)
+        {
+            return o =>
+            {
+                var (fav, buy) = batch.Value;
+                long pos = input.Position;
+                if ((ulong)pos >= (ulong)fav.Length)
+                    throw new InvalidOperationException($"CvrModelTransformer: row position {pos} is outside the {fav.Length} rows scored in batch; the input view changed between cursors.");
+                Fill(o, fav[pos], buy[pos]);
+            };
+        }
         int t = Network.Options.SequenceLength;
         var reader = new FeatureTable.RowReader(input, t);
         var table = FeatureTable.SingleRow(t);
@@ -70,6 +101,14 @@ public sealed class CvrModelTransformer : RowMappingTransformer
             var (fav, buy) = CvrTrainingLoop.Predict(Network, table, [0], 1, CPU);
             Fill(o, fav[0], buy[0]);
         };
+    }
+
+    protected override void AddAnnotations(int outputIndex, DataViewSchema.Annotations.Builder builder)
+    {
+        // Score, Probability and PredictedLabel carry ML.NET's binary-classifier annotations.
+        if (outputIndex == 2) AddBinaryClassificationAnnotations(builder, "Score");
+        else if (outputIndex == 3) AddBinaryClassificationAnnotations(builder, "Probability");
+        else if (outputIndex == 4) AddBinaryClassificationAnnotations(builder, "PredictedLabel");
     }
 
     private void Fill(RowOutputs o, float pFav, float pBuy)

@@ -3,6 +3,7 @@ using Cvr.MLNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using TorchSharp;
 
 namespace Cvr.MLNet.Training;
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Runtime;
 using Microsoft.ML;
 using TorchSharp;
 

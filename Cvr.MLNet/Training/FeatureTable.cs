@@ -54,8 +54,8 @@ internal sealed class FeatureTable
     {
         var col = schema.GetColumnOrNull(CvrColumns.SeqItemIndices)
             ?? throw new ArgumentOutOfRangeException(CvrColumns.SeqItemIndices, $"Input schema: column '{CvrColumns.SeqItemIndices}' (sequence item indices) not found; append mlContext.Transforms.CvrFeatures(...) before the trainer.");
-        return col.Value.Type is VectorDataViewType { IsKnownSize: true } v ? v.Size
-            : throw new ArgumentOutOfRangeException(CvrColumns.SeqItemIndices, $"Input schema: column '{CvrColumns.SeqItemIndices}' has type {col.Value.Type}, expected a fixed-size vector of Int32.");
+        return col.Type is VectorDataViewType { IsKnownSize: true } v ? v.Size
+            : throw new ArgumentOutOfRangeException(CvrColumns.SeqItemIndices, $"Input schema: column '{CvrColumns.SeqItemIndices}' has type {col.Type}, expected a fixed-size vector of Int32.");
     }
 
     /// <summary>Reads every row of <paramref name="view"/>; labels and weight are read when present.</summary>

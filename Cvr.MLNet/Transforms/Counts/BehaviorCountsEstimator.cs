@@ -1,3 +1,4 @@
+using Microsoft.ML.Runtime;
 using Cvr.MLNet.Pipeline;
 using Cvr.MLNet.Samples;
 using Microsoft.ML;
