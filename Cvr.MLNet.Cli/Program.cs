@@ -11,6 +11,7 @@ public static class Program
         var root = new RootCommand("cvr — conversion-rate models for Tianchi-format behavior logs (ML.NET + TorchSharp).");
         root.Options.Add(CliCommon.Verbose);
         // Each command lives in Commands/<Name>Command.cs and exposes Create().
+        root.Subcommands.Add(Commands.InspectCommand.Create());
         return root;
     }
 

@@ -68,7 +68,7 @@ internal sealed class EventLogDataView : IDataView
         var active = new bool[ColumnNames.Length];
         foreach (var c in columnsNeeded)
         {
-            if ((uint)c.Index >= (uint)active.Length || !ReferenceEquals(Schema[c.Index].Name, c.Name) && Schema[c.Index].Name != c.Name)
+            if ((uint)c.Index >= (uint)active.Length || Schema[c.Index].Name != c.Name)
                 throw new ArgumentOutOfRangeException(nameof(columnsNeeded), $"Column '{c.Name}' (index {c.Index}) is not a column of the events view.");
             active[c.Index] = true;
         }
