@@ -1,5 +1,7 @@
 using Cvr.MLNet.Pipeline;
+using Cvr.MLNet.Model;
 using Cvr.MLNet.Transforms;
+using Cvr.MLNet.Transforms.Vocabulary;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -42,6 +44,33 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
     /// <summary>Training record of the last <see cref="Fit"/>.</summary>
     public IReadOnlyList<EpochRecord> LastTrainingHistory { get; private set; } = [];
 
+    /// <summary>Validation metrics of the kept weights from the last <see cref="Fit"/> (null without validation).</summary>
+    public ValidationMetrics? LastValidation { get; private set; }
+
+    /// <summary>Samples seen by the last <see cref="Fit"/> (train + validation).</summary>
+    public int LastSampleCount { get; private set; }
+
+    /// <summary>
+    /// The network options with the embedding table sizes taken from the vocabulary transform's
+    /// <c>CvrVocabularySize</c> annotations, so the tables are exactly as big as the fitted vocabularies.
+    /// </summary>
+    internal static CvrNetworkOptions WithVocabularySizes(CvrNetworkOptions network, DataViewSchema schema)
+    {
+        int? Size(string column)
+        {
+            var col = schema.GetColumnOrNull(column);
+            if (col is null || col.Value.Annotations.Schema.GetColumnOrNull(IdVocabularyTransformer.VocabularySizeAnnotation) is null) return null;
+            int v = 0;
+            col.Value.Annotations.GetValue(IdVocabularyTransformer.VocabularySizeAnnotation, ref v);
+            return v;
+        }
+        var copy = System.Text.Json.JsonSerializer.Deserialize<CvrNetworkOptions>(System.Text.Json.JsonSerializer.Serialize(network))!;
+        copy.UserBuckets = Size(CvrColumns.UserIndex) ?? copy.UserBuckets;
+        copy.ItemBuckets = Size(CvrColumns.ItemIndex) ?? copy.ItemBuckets;
+        copy.CategoryBuckets = Size(CvrColumns.CategoryIndex) ?? copy.CategoryBuckets;
+        return copy.Validate();
+    }
+
     /// <summary>Trains on <paramref name="input"/> (features from <c>CvrFeatures</c> plus the labels).</summary>
     public CvrModelTransformer Fit(IDataView input)
     {
@@ -50,18 +79,21 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         using var ch = _host.Start("Training CVR model");
         string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
         CheckSequenceLength(input.Schema);
+        var network = o.InferTableSizes ? WithVocabularySizes(o.Network, input.Schema) : o.Network;
         var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken);
+        LastSampleCount = table.Count;
         if (table.Count == 0) throw new InvalidOperationException("CvrTrainer: the training data has no rows.");
-        table.CheckRanges(o.Network);
+        table.CheckRanges(network);
         var (train, valid) = Split(table);
         if (train.Length == 0) throw new InvalidOperationException("CvrTrainer: the validation split leaves no training rows; lower ValidationFraction.");
         ch.Info($"{table.Count} samples ({train.Length} train, {valid.Length} validation, split {o.Split}); " +
                 $"fav/cart rate {table.FavCart.Count(x => x) / (double)table.Count:P2}, buy rate {table.Buy.Count(x => x) / (double)table.Count:P2}");
         var device = DeviceSelector.Resolve(o.Device, _host, m => ch.Warning(m));
         var loop = new CvrTrainingLoop(o, device, m => ch.Info(m));
-        var net = loop.Train(table, train, valid);
+        var net = loop.Train(table, train, valid, network);
         net.to(TorchSharp.torch.CPU);
         LastTrainingHistory = loop.History;
+        LastValidation = loop.Validation;
         return new CvrModelTransformer(_host, net, o.DecisionThreshold, loop.History, loop.BestEpoch);
     }
 

@@ -17,6 +17,11 @@ public sealed class CvrTrainerOptions
 {
     /// <summary>Network sizes (embedding tables must match the vocabulary transform's sizes).</summary>
     public CvrNetworkOptions Network { get; set; } = new();
+    /// <summary>
+    /// Size the user/item/category tables from the vocabulary transform's annotations (default true); when
+    /// false, <see cref="Network"/>'s sizes are used as given.
+    /// </summary>
+    public bool InferTableSizes { get; set; } = true;
     /// <summary>Adam learning rate. Default 1e-3.</summary>
     public double LearningRate { get; set; } = 1e-3;
     /// <summary>Training batch size. Default 128.</summary>

@@ -9,6 +9,17 @@ namespace Cvr.MLNet.Training;
 /// <summary>One epoch's record: the training curve the analysis plots.</summary>
 public sealed record EpochRecord(int Epoch, double TrainLoss, double? ValidationLoss, double? ValidationBuyAuc, double? ValidationFavCartAuc, double SamplesPerSecond);
 
+/// <summary>AUC, log-loss and accuracy (at 0.5) of one task.</summary>
+public sealed record TaskMetrics(double Auc, double LogLoss, double Accuracy, double PositiveRate)
+{
+    internal static TaskMetrics Compute(bool[] labels, float[] p) =>
+        new(BinaryMetrics.Auc(labels, p), BinaryMetrics.LogLoss(labels, p), BinaryMetrics.Accuracy(labels, p),
+            labels.Length == 0 ? double.NaN : labels.Count(x => x) / (double)labels.Length);
+}
+
+/// <summary>Validation-split metrics of the weights a <see cref="CvrTrainer"/> kept.</summary>
+public sealed record ValidationMetrics(int Samples, TaskMetrics Buy, TaskMetrics FavCart);
+
 /// <summary>
 /// The training loop, kept outside the model (torchrec's split): Adam, shuffled mini-batches,
 /// gradient clipping, validation after each epoch, best-weights restore and early stopping,
@@ -19,12 +30,15 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
     public List<EpochRecord> History { get; } = [];
     public int BestEpoch { get; private set; }
 
-    public CvrNetwork Train(FeatureTable table, int[] trainRows, int[] validRows)
+    /// <summary>Metrics of the kept weights on the validation rows (null without validation).</summary>
+    public ValidationMetrics? Validation { get; private set; }
+
+    public CvrNetwork Train(FeatureTable table, int[] trainRows, int[] validRows, CvrNetworkOptions network)
     {
         var o = options;
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
         torch.manual_seed(o.Seed);
-        var net = new CvrNetwork(o.Network);
+        var net = new CvrNetwork(network);
         net.to(device);
         var loss = new CvrLoss(o.FavCartLossWeight, o.BuyLossWeight);
         using var adam = torch.optim.Adam(net.parameters(), o.LearningRate);
@@ -99,6 +113,13 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             DisposeAll(best);
         }
         net.eval();
+        if (validRows.Length > 0)
+        {
+            var (pFav, pBuy) = Predict(net, table, validRows, o.ValidationBatchSize, device);
+            Validation = new ValidationMetrics(validRows.Length,
+                TaskMetrics.Compute(validRows.Select(r => table.Buy[r]).ToArray(), pBuy),
+                TaskMetrics.Compute(validRows.Select(r => table.FavCart[r]).ToArray(), pFav));
+        }
         return net;
     }
 

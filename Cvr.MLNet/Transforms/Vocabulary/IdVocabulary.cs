@@ -44,14 +44,15 @@ public sealed class IdVocabulary
     }
 
     /// <summary>
-    /// Fits a vocabulary of <paramref name="size"/> entries (≥ 3) with <paramref name="oovBuckets"/> hash
-    /// buckets (≥ 1) on the given ids (one entry per occurrence; frequency decides who gets a dedicated index).
+    /// Fits a vocabulary on the given ids (one entry per occurrence; frequency decides who gets a
+    /// dedicated index). The table holds at most <paramref name="maxSize"/> entries and is no bigger than
+    /// the data needs: size = min(maxSize, distinct + buckets + 1), with buckets = max(1, round(share ×
+    /// min(maxSize, distinct))) hashed OOV buckets for the ids left out and for ids never seen.
     /// </summary>
-    public static IdVocabulary Fit(ReadOnlySpan<int> occurrences, int size, int oovBuckets)
+    public static IdVocabulary Fit(ReadOnlySpan<int> occurrences, int maxSize, double oovShare)
     {
-        if (size < 3) throw new ArgumentOutOfRangeException(nameof(size), size, "A vocabulary needs at least 3 entries (padding, one id, one OOV bucket).");
-        if (oovBuckets < 1 || oovBuckets > size - 2)
-            throw new ArgumentOutOfRangeException(nameof(oovBuckets), oovBuckets, $"OOV buckets must be in 1..{size - 2}.");
+        if (maxSize < 3) throw new ArgumentOutOfRangeException(nameof(maxSize), maxSize, "A vocabulary needs at least 3 entries (padding, one id, one OOV bucket).");
+        if (!(oovShare > 0 && oovShare < 1)) throw new ArgumentOutOfRangeException(nameof(oovShare), oovShare, "The OOV share must be in (0, 1).");
         var counts = new Dictionary<int, int>();
         foreach (var id in occurrences) counts[id] = counts.GetValueOrDefault(id) + 1;
         var ids = counts.Keys.ToArray();
@@ -60,6 +61,8 @@ public sealed class IdVocabulary
         Array.Sort(ids, freq);
         var order = Enumerable.Range(0, ids.Length).ToArray();
         Array.Sort(order, (a, b) => freq[a] != freq[b] ? freq[b].CompareTo(freq[a]) : ids[a].CompareTo(ids[b]));
+        int oovBuckets = Math.Clamp((int)Math.Round(Math.Min(maxSize, ids.Length) * oovShare), 1, maxSize - 2);
+        int size = Math.Min(maxSize, ids.Length + oovBuckets + 1);
         int keep = Math.Min(ids.Length, size - 1 - oovBuckets);
         var kept = new int[keep];
         for (int i = 0; i < keep; i++) kept[i] = ids[order[i]];

@@ -7,18 +7,16 @@ namespace Cvr.MLNet.Transforms.Vocabulary;
 /// <summary>Options of the id vocabulary: table sizes (incl. padding and OOV buckets) and OOV bucket counts.</summary>
 public sealed class IdVocabularyOptions
 {
-    /// <summary>User table size. Default 10,000 (the real log has 10,000 users).</summary>
+    /// <summary>Maximum user table size (smaller when the log has fewer users). Default 10,000 (the real log has 10,000 users).</summary>
     public int UserSize = 10_000;
-    /// <summary>Item table size. Default 200,000 (the real log has 2.8 M items; the long tail shares OOV buckets).</summary>
+    /// <summary>Maximum item table size. Default 200,000 (the real log has 2.8 M items; the long tail shares OOV buckets).</summary>
     public int ItemSize = 200_000;
-    /// <summary>Category table size. Default 10,000 (the real log touches ~9,000).</summary>
+    /// <summary>Maximum category table size. Default 10,000 (the real log touches ~9,000).</summary>
     public int CategorySize = 10_000;
     /// <summary>Share of each table reserved for hashed OOV buckets. Default 0.02.</summary>
     public double OovShare = 0.02;
     /// <summary>Sequence length T of the sequence columns. Default 20.</summary>
     public int SequenceLength = 20;
-
-    internal static int Buckets(int size, double share) => Math.Clamp((int)Math.Round(size * share), 1, size - 2);
 
     /// <summary>Validates the options; throws naming the offending option.</summary>
     public void Check()
@@ -52,9 +50,9 @@ public sealed class IdVocabularyEstimator : IEstimator<IdVocabularyTransformer>
         var o = _options;
         var log = _events.Log;
         return new IdVocabularyTransformer(_env,
-            IdVocabulary.Fit(log.UserIdSpan, o.UserSize, IdVocabularyOptions.Buckets(o.UserSize, o.OovShare)),
-            IdVocabulary.Fit(log.ItemIdSpan, o.ItemSize, IdVocabularyOptions.Buckets(o.ItemSize, o.OovShare)),
-            IdVocabulary.Fit(log.CategoryIdSpan, o.CategorySize, IdVocabularyOptions.Buckets(o.CategorySize, o.OovShare)),
+            IdVocabulary.Fit(log.UserIdSpan, o.UserSize, o.OovShare),
+            IdVocabulary.Fit(log.ItemIdSpan, o.ItemSize, o.OovShare),
+            IdVocabulary.Fit(log.CategoryIdSpan, o.CategorySize, o.OovShare),
             o.SequenceLength);
     }
 

@@ -52,6 +52,15 @@ public sealed class IdVocabularyTransformer : RowMappingTransformer
         ];
     }
 
+    /// <summary>Annotation on every index column: the table size the indices live in (the trainer sizes its embeddings from it).</summary>
+    public const string VocabularySizeAnnotation = "CvrVocabularySize";
+
+    protected override void AddAnnotations(int outputIndex, DataViewSchema.Annotations.Builder builder)
+    {
+        int size = outputIndex switch { 0 => Users.Size, 1 or 3 => Items.Size, _ => Categories.Size };
+        builder.Add(VocabularySizeAnnotation, NumberDataViewType.Int32, (ref int v) => v = size);
+    }
+
     public IdVocabulary Users { get; }
     public IdVocabulary Items { get; }
     public IdVocabulary Categories { get; }
