@@ -108,6 +108,10 @@ internal static class ModelPersistence
         {
             return readState(ctx.Reader);
         }
+        catch (InvalidDataException e) when (e.Message.StartsWith(component + ":", StringComparison.Ordinal))
+        {
+            throw; // already names the component
+        }
         catch (Exception e) when (IsDataError(e))
         {
             throw new InvalidDataException(
