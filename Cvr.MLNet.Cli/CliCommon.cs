@@ -76,4 +76,10 @@ public static class CliCommon
     {
         public void Report(double value) => report(value);
     }
+
+    /// <summary>A typed <see cref="IProgress{T}"/> that reports on the caller's thread.</summary>
+    public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
 }

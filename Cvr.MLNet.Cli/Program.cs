@@ -12,6 +12,8 @@ public static class Program
         root.Options.Add(CliCommon.Verbose);
         // Each command lives in Commands/<Name>Command.cs and exposes Create().
         root.Subcommands.Add(Commands.InspectCommand.Create());
+        root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.PredictCommand.Create());
         return root;
     }
 
