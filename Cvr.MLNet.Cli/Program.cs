@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cvr.MLNet.Cli.Commands;
 
 namespace Cvr.MLNet.Cli;
 
@@ -11,9 +12,10 @@ public static class Program
         var root = new RootCommand("cvr — conversion-rate models for Tianchi-format behavior logs (ML.NET + TorchSharp).");
         root.Options.Add(CliCommon.Verbose);
         // Each command lives in Commands/<Name>Command.cs and exposes Create().
-        root.Subcommands.Add(Commands.InspectCommand.Create());
-        root.Subcommands.Add(Commands.TrainCommand.Create());
-        root.Subcommands.Add(Commands.PredictCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         return root;
     }
 
