@@ -7,6 +7,11 @@ namespace Cvr.MLNet.Tests.Model;
 [TestClass]
 public sealed class CvrNetworkShapeTests
 {
+    // One intra-op thread: on this shared 2-core machine libtorch's spinning OpenMP pool made a
+    // 300-step tiny training run take ~50 s instead of ~2 s. Results do not depend on it.
+    [ClassInitialize]
+    public static void OneThread(TestContext _) => torch.set_num_threads(1);
+
     [TestMethod]
     public void Forward_OutputShapes_MatchBatch()
     {

@@ -15,8 +15,8 @@ public sealed class SqueezeExcitation : Module<Tensor, (Tensor Output, Tensor We
     private readonly Linear fc1;
     private readonly Linear fc2;
     // [D,F] averaging matrix and [F,D] 0/1 expansion matrix; rebuilt from the sizes, never saved.
-    private readonly Tensor _average;
-    private readonly Tensor _expand;
+    private readonly Tensor average;
+    private readonly Tensor expand;
 
     /// <summary>Creates the block for fields of the given widths and bottleneck <paramref name="reduction"/>.</summary>
     public SqueezeExcitation(IReadOnlyList<int> fieldDims, int reduction) : base(nameof(SqueezeExcitation))
@@ -27,29 +27,30 @@ public sealed class SqueezeExcitation : Module<Tensor, (Tensor Output, Tensor We
         if (reduction < 1) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"reduction must be at least 1, got {reduction}.");
         int n = fieldDims.Count, d = fieldDims.Sum();
         var avg = new float[d * n];
-        var expand = new float[n * d];
+        var ones = new float[n * d];
         for (int f = 0, c = 0; f < n; c += fieldDims[f], f++)
             for (int j = c; j < c + fieldDims[f]; j++)
             {
                 avg[j * n + f] = 1f / fieldDims[f];
-                expand[f * d + j] = 1f;
+                ones[f * d + j] = 1f;
             }
-        _average = tensor(avg, [d, n]);
-        _expand = tensor(expand, [n, d]);
+        average = tensor(avg, [d, n]);
+        this.expand = tensor(ones, [n, d]);
         fc1 = Linear(n, reduction);
         fc2 = Linear(reduction, n);
+        // Registered as non-persistent buffers first, so RegisterComponents does not make them persistent.
+        register_buffer("average", average, persistent: false);
+        register_buffer("expand", this.expand, persistent: false);
         RegisterComponents();
-        register_buffer("average", _average, persistent: false);
-        register_buffer("expand", _expand, persistent: false);
     }
 
     /// <summary>x [B,D] (fields concatenated) → (x reweighted [B,D], field weights [B,F]).</summary>
     public override (Tensor Output, Tensor Weights) forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var z = x.matmul(_average);                                            // [B,F] field means
+        var z = x.matmul(average);                                            // [B,F] field means
         var w = fc2.forward(functional.silu(fc1.forward(z))).sigmoid();        // [B,F]
-        var y = x * w.matmul(_expand);                                         // [B,D]
+        var y = x * w.matmul(expand);                                         // [B,D]
         return (y.MoveToOuterDisposeScope(), w.MoveToOuterDisposeScope());
     }
 }
