@@ -54,7 +54,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
     /// The network options with the embedding table sizes taken from the vocabulary transform's
     /// <c>CvrVocabularySize</c> annotations, so the tables are exactly as big as the fitted vocabularies.
     /// </summary>
-    internal static CvrNetworkOptions WithVocabularySizes(CvrNetworkOptions network, DataViewSchema schema)
+    internal static CvrNetworkOptions WithVocabularySizes(CvrNetworkOptions network, DataViewSchema schema, bool inferSizes = true, bool sparse = false)
     {
         int? Size(string column)
         {
@@ -65,9 +65,13 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
             return v;
         }
         var copy = System.Text.Json.JsonSerializer.Deserialize<CvrNetworkOptions>(System.Text.Json.JsonSerializer.Serialize(network))!;
-        copy.UserBuckets = Size(CvrColumns.UserIndex) ?? copy.UserBuckets;
-        copy.ItemBuckets = Size(CvrColumns.ItemIndex) ?? copy.ItemBuckets;
-        copy.CategoryBuckets = Size(CvrColumns.CategoryIndex) ?? copy.CategoryBuckets;
+        if (inferSizes)
+        {
+            copy.UserBuckets = Size(CvrColumns.UserIndex) ?? copy.UserBuckets;
+            copy.ItemBuckets = Size(CvrColumns.ItemIndex) ?? copy.ItemBuckets;
+            copy.CategoryBuckets = Size(CvrColumns.CategoryIndex) ?? copy.CategoryBuckets;
+        }
+        copy.SparseEmbeddings |= sparse;
         return copy.Validate();
     }
 
@@ -79,7 +83,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         using var ch = _host.Start("Training CVR model");
         string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
         CheckSequenceLength(input.Schema);
-        var network = o.InferTableSizes ? WithVocabularySizes(o.Network, input.Schema) : o.Network;
+        var network = WithVocabularySizes(o.Network, input.Schema, o.InferTableSizes, o.SparseIdUpdates);
         var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken);
         LastSampleCount = table.Count;
         if (table.Count == 0) throw new InvalidOperationException("CvrTrainer: the training data has no rows.");

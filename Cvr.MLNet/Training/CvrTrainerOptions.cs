@@ -22,6 +22,16 @@ public sealed class CvrTrainerOptions
     /// false, <see cref="Network"/>'s sizes are used as given.
     /// </summary>
     public bool InferTableSizes { get; set; } = true;
+    /// <summary>
+    /// Lazy row-wise Adam updates for the four id tables (only the rows a batch touches move), like
+    /// PyTorch's SparseAdam; dense Adam when false (the seed's plain Adam, much slower: each step then
+    /// rewrites all 25 M item-table parameters). Default true.
+    /// </summary>
+    public bool SparseIdUpdates { get; set; } = true;
+    /// <summary>Write an end-of-epoch checkpoint here (null = none).</summary>
+    public string? CheckpointPath { get; set; }
+    /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same result as an uninterrupted run).</summary>
+    public bool Resume { get; set; }
     /// <summary>Adam learning rate. Default 1e-3.</summary>
     public double LearningRate { get; set; } = 1e-3;
     /// <summary>Training batch size. Default 128.</summary>
@@ -79,6 +89,7 @@ public sealed class CvrTrainerOptions
         if (Threads < 0) Fail(nameof(Threads), Threads, "must be non-negative");
         if (!(DecisionThreshold > 0 && DecisionThreshold < 1)) Fail(nameof(DecisionThreshold), DecisionThreshold, "must be in (0, 1)");
         DeviceSelector.Parse(Device);
+        if (Resume && CheckpointPath is null) throw new ArgumentOutOfRangeException(nameof(Resume), Resume, "Resume needs a CheckpointPath.");
         return this;
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cvr.MLNet.Evaluation;
 using Cvr.MLNet.Model;
+using Cvr.MLNet.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -41,18 +42,29 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         var net = new CvrNetwork(network);
         net.to(device);
         var loss = new CvrLoss(o.FavCartLossWeight, o.BuyLossWeight);
-        using var adam = torch.optim.Adam(net.parameters(), o.LearningRate);
-        var rng = new Random(o.Seed);
+        using var adam = new CvrAdam(net.named_parameters(), o.LearningRate);
         var rows = (int[])trainRows.Clone();
         Dictionary<string, Tensor>? best = null;
         double bestLoss = double.PositiveInfinity;
-        int sinceBest = 0;
+        int sinceBest = 0, firstEpoch = 1;
         int batches = (rows.Length + o.BatchSize - 1) / o.BatchSize;
 
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        var checkpoint = o.CheckpointPath is null ? null : new TrainingCheckpoint(o.CheckpointPath);
+        if (checkpoint is not null && o.Resume && checkpoint.Exists)
+        {
+            var state = checkpoint.Load(net, adam, trainRows.Length, validRows.Length);
+            firstEpoch = state.Epoch + 1; bestLoss = state.BestLoss; BestEpoch = state.BestEpoch; sinceBest = state.SinceBest;
+            best = state.Best; History.AddRange(state.History);
+            log($"resumed from {o.CheckpointPath} after epoch {state.Epoch}");
+            if (state.Stopped) firstEpoch = int.MaxValue;
+        }
+
+        for (int epoch = firstEpoch; epoch <= o.Epochs; epoch++)
         {
             net.train();
-            rng.Shuffle(rows);
+            // A fresh seeded order per epoch: a resumed run shuffles exactly as an uninterrupted one.
+            Array.Copy(trainRows, rows, rows.Length);
+            new Random(HashCode.Combine(o.Seed, epoch)).Shuffle(rows);
             double sum = 0; long seen = 0;
             var sw = Stopwatch.StartNew();
             for (int b = 0; b < batches; b++)
@@ -65,14 +77,13 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
                     var (fav, buy, w) = Labels(table, slice);
                     var output = net.forward(batch);
                     var l = loss.Compute(output, fav, buy, w);
-                    adam.zero_grad();
-                    l.backward();
-                    if (o.GradientClipNorm > 0) nn.utils.clip_grad_norm_(net.parameters(), o.GradientClipNorm);
-                    adam.step();
                     double lv = l.item<float>();
                     if (!double.IsFinite(lv))
                         throw new InvalidOperationException(
                             $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");
+                    net.zero_grad();
+                    l.backward();
+                    adam.StepOnce(o.GradientClipNorm);
                     sum += lv * slice.Length; seen += slice.Length;
                 }
                 if (o.Progress is not null && ((b & 15) == 0 || b == batches - 1))
@@ -94,6 +105,7 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             o.Progress?.Report(new CvrTrainingProgress(epoch, o.Epochs, batches, batches, trainLoss, sps, vLoss));
 
             double score = vLoss ?? -epoch; // without validation, the latest epoch wins
+            bool stop = false;
             if (score < bestLoss)
             {
                 bestLoss = score; BestEpoch = epoch; sinceBest = 0;
@@ -103,8 +115,10 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             else if (++sinceBest >= o.EarlyStoppingPatience)
             {
                 log($"early stopping after epoch {epoch}: no validation improvement for {sinceBest} epochs; keeping epoch {BestEpoch}.");
-                break;
+                stop = true;
             }
+            checkpoint?.Save(new TrainingCheckpoint.State(epoch, bestLoss, BestEpoch, sinceBest, stop, History, best), net, adam, trainRows.Length, validRows.Length);
+            if (stop) break;
         }
         if (best is not null)
         {
