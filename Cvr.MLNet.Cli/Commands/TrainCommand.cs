@@ -22,10 +22,11 @@ public static class TrainCommand
         var negRate = new Option<double>("--negative-rate") { Description = "Keep rate of negative samples (weights 1/r).", DefaultValueFactory = _ => 1.0 };
         var lr = new Option<double>("--learning-rate") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0 = default).", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its checkpoint (MODEL.ckpt, written after every epoch)." };
         var skip = new Option<bool>("--skip-bad-rows") { Description = "Skip and count invalid rows instead of stopping." };
         var json = CliCommon.JsonOption();
         var cmd = new Command("train", "Train the multi-task CVR model (DIN + SE + PLE + FM towers, ESM²) and save it as an ML.NET model zip.");
-        foreach (var o in new Option[] { data, model, epochs, batch, seed, device, negRate, lr, threads, skip, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, model, epochs, batch, seed, device, negRate, lr, threads, resume, skip, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             var paths = TianchiPaths.Resolve(parse.GetValue(data)!);
@@ -38,14 +39,18 @@ public static class TrainCommand
             t.Epochs = parse.GetValue(epochs); t.BatchSize = parse.GetValue(batch); t.Seed = parse.GetValue(seed);
             t.Device = parse.GetValue(device)!; t.LearningRate = parse.GetValue(lr); t.Threads = parse.GetValue(threads);
             t.CancellationToken = ct;
+            var modelPath = parse.GetValue(model)!;
+            t.CheckpointPath = modelPath + ".ckpt";
+            t.Resume = parse.GetValue(resume);
             var ml = new MLContext(t.Seed);
             var result = CliCommon.WithProgress("Training", p =>
             {
                 t.Progress = new CliCommon.SyncProgress<CvrTrainingProgress>(r => p.Report(r.Fraction));
                 return CvrPipeline.Train(ml, log, options);
             });
-            var path = parse.GetValue(model)!;
+            var path = modelPath;
             ml.Model.Save(result.Model, result.InputSchema, path);
+            File.Delete(t.CheckpointPath); // the run finished: its checkpoint is no longer needed
             var obj = ToJson(result, path);
             if (parse.GetValue(json)) CliCommon.WriteJson(obj);
             else Print(result, path);
