@@ -65,7 +65,7 @@ internal sealed class GeneratorCatalog
             for (int i = CategoryStart[k], r = 1; i < CategoryStart[k + 1]; i++, r++)
             {
                 ItemCategory[i] = k;
-                cum += 1f / r; // Zipf 1.0 inside the category
+                cum += MathF.Pow(r, -0.75f); // Zipf 0.75 inside the category: a long tail of items seen once
                 ItemCdf[i] = cum;
                 Quality[i] = (float)(0.5 * rng.Normal());
             }
