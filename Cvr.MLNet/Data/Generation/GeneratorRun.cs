@@ -362,7 +362,7 @@ internal sealed class GeneratorRun
             for (int i = 0; i < active; i++) days[i] = keys[i].Day;
             Array.Sort(days);
             var volume = new double[active];
-            for (int i = 0; i < active; i++) volume[i] = Math.Pow(g._dayFactor[days[i]], 0.9) * Math.Exp(0.4 * rng.Normal());
+            for (int i = 0; i < active; i++) volume[i] = Math.Pow(g._dayFactor[days[i]], 0.7) * Math.Exp(0.4 * rng.Normal());
             double vs = volume.Sum();
 
             _catCount.Clear();
