@@ -38,7 +38,10 @@ public sealed class GeneratorOptions
     public double OrphanFavoriteShare = 0.65;
     /// <summary>Same for carts.</summary>
     public double OrphanCartShare = 0.55;
-    /// <summary>Same for buys.</summary>
+    /// <summary>
+    /// Same for buys without a cart (a buy after a cart lands on the carted item, itself a sibling with
+    /// <see cref="OrphanCartShare"/>); 0.25 puts ≈ 47 % of all buys on a clicked pair.
+    /// </summary>
     public double OrphanBuyShare = 0.25;
     /// <summary>Share of buys that are "direct" (no click on the pair, made at the user's buy propensity).</summary>
     public double DirectBuyShare = 0.17;
