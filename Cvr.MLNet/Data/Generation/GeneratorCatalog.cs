@@ -65,13 +65,13 @@ internal sealed class GeneratorCatalog
             for (int i = CategoryStart[k], r = 1; i < CategoryStart[k + 1]; i++, r++)
             {
                 ItemCategory[i] = k;
-                cum += 1f / r; // Zipf 1.0 inside the category
+                cum += MathF.Pow(r, -0.75f); // Zipf 0.75 inside the category: a long tail of items seen once
                 ItemCdf[i] = cum;
                 Quality[i] = (float)(0.5 * rng.Normal());
             }
         }
 
-        // Five deal items: the head items of popular categories, high quality.
+        // Five deal items: the head items of popular categories, with a high quality (q = 3) so the top one takes a visible share of buys.
         HotItems = new int[5];
         var usedCats = new HashSet<int>();
         for (int h = 0; h < HotItems.Length; h++)
@@ -79,7 +79,7 @@ internal sealed class GeneratorCatalog
             int cat;
             do cat = GeneratorProfiles.Sample(CategoryCdf, rng.NextDouble()); while (!usedCats.Add(cat) && usedCats.Count < c);
             HotItems[h] = CategoryStart[cat];
-            Quality[HotItems[h]] = 1f;
+            Quality[HotItems[h]] = 3f;
         }
         HotCdf = GeneratorProfiles.Cumulative([0.35, 0.25, 0.18, 0.12, 0.10]);
 

@@ -10,10 +10,11 @@ namespace Cvr.MLNet.Data.Generation;
 internal sealed class GeneratorRun
 {
     // Conversion structure (logit scale); the intercepts are calibrated, these are fixed.
-    private const double KappaFav = 1.5, KappaCart = 3.0;      // buy hazard after a favourite / a cart
+    private const double KappaFav = 1.5, KappaCart = 2.8;      // buy hazard after a favourite / a cart
     private const double TasteWeight = 0.6, RecencyWeight = 0.4;
     private const double HotItemShare = 0.05, SecondCategoryShare = 0.3, TasteSessionShare = 0.7;
-    private const double BuyRepeatShare = 0.005;
+    private const double BuyRepeatShare = 0.005, DirectBuyActivityExponent = 0.3;
+    private static readonly double MaxDirectBuyDayFactor = GeneratorProfiles.DirectBuyDayFactor(GeneratorProfiles.Dec12);
     private const int PilotUsers = 300, CalibrationSamplesPerUser = 48, RevisitWindow = 168;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -35,7 +36,7 @@ internal sealed class GeneratorRun
     private readonly int[] _activeDays;
     private readonly bool[] _nonBuyer;
     private readonly double _meanActivity;
-    private double _cFav, _cCart, _cBuy;
+    private double _cFav, _cCart, _cBuy, _directBuysPerWeight;
 
     // Accumulated statistics.
     private readonly GeneratorReport _report = new();
@@ -76,9 +77,9 @@ internal sealed class GeneratorRun
             // Active days follow activity through a Gaussian copula (ρ = 0.7).
             double zD = 0.7 * zA + Math.Sqrt(1 - 0.49) * rng.Normal();
             _activeDays[k] = Math.Clamp((int)Math.Round(ActiveDaysOf31(Phi(zD)) * _days / 31.0), 1, _days);
-            double zB = 0.5 * zA + Math.Sqrt(0.75) * rng.Normal();
+            double zB = 0.25 * zA + Math.Sqrt(1 - 0.0625) * rng.Normal();
             _nonBuyer[k] = rng.NextDouble() < o.NonBuyerShare;
-            _beta[k] = 0.8 * zB;
+            _beta[k] = 0.5 * zB;
             _gamma[k] = 0.6 * (0.6 * zB + 0.8 * rng.Normal());
             _phi[k] = 0.6 * (0.6 * zB + 0.8 * rng.Normal());
             _fill[k] = rng.NextDouble() < 0.25 ? 0 : rng.Beta(0.9, 1.6);
@@ -244,6 +245,11 @@ internal sealed class GeneratorRun
         _cCart = Solve(c => Sum(xc.Count, k => Sigmoid(xc[k] + c) * cartWin[k]), clickRows * sh[2] / sh[0]);
         double buyTarget = clickRows * sh[3] / sh[0] * (1 - _o.DirectBuyShare) / (1 + BuyRepeatShare);
         _cBuy = Solve(c => Sum(xb.Count, k => weight[k] * ExpectedBuys(xf[k] + _cFav, xc[k] + _cCart, xb[k] + c, left[k])), buyTarget);
+
+        // Direct buys are spread more evenly than clicks (∝ activity^0.3): light users buy without browsing much.
+        double spread = 0;
+        for (int u = 0; u < _o.Users; u++) if (!_nonBuyer[u]) spread += Math.Pow(_activity[u], DirectBuyActivityExponent);
+        _directBuysPerWeight = spread > 0 ? buyTarget * _o.DirectBuyShare / (1 - _o.DirectBuyShare) / spread : 0;
     }
 
     private static double Sum(int n, Func<int, double> f)
@@ -356,7 +362,7 @@ internal sealed class GeneratorRun
             for (int i = 0; i < active; i++) days[i] = keys[i].Day;
             Array.Sort(days);
             var volume = new double[active];
-            for (int i = 0; i < active; i++) volume[i] = Math.Sqrt(g._dayFactor[days[i]]) * Math.Exp(0.4 * rng.Normal());
+            for (int i = 0; i < active; i++) volume[i] = Math.Pow(g._dayFactor[days[i]], 0.7) * Math.Exp(0.4 * rng.Normal());
             double vs = volume.Sum();
 
             _catCount.Clear();
@@ -489,7 +495,6 @@ internal sealed class GeneratorRun
                 _firstClick.TryAdd(_samples[k].Item, _samples[k].Hour);
             }
 
-            double expectedBuys = 0;
             for (int k = 0; k < _n; k++)
             {
                 ref var s = ref _samples[k];
@@ -510,7 +515,6 @@ internal sealed class GeneratorRun
                     Emit(s.Hour + dCart, cartItem, 3, fill);
                 }
                 if (!buyer) continue;
-                expectedBuys += g.ExpectedBuys(s.XFav + g._cFav, s.XCart + g._cCart, s.XBuy + g._cBuy, g._endHour - s.Hour);
                 double pb = Sigmoid(s.XBuy + g._cBuy + (fav ? KappaFav : 0) + (cart ? KappaCart : 0));
                 if (rng.NextDouble() >= pb) continue;
                 int delay = cart ? dCart + g._cartToBuy.Sample(rng) : fav ? dFav + g._favToBuy.Sample(rng) : g._buyDirect.Sample(rng);
@@ -518,13 +522,16 @@ internal sealed class GeneratorRun
                 EmitBuy(s.Hour + delay, cart ? cartItem : rng.NextDouble() < o.OrphanBuyShare ? Sibling(cat) : s.Item, buyFill);
             }
 
-            // Direct buys: no click on the pair, at the user's buy propensity, in one of the user's active hours.
+            // Direct buys: no click on the pair, in one of the user's active hours.
             if (buyer && o.DirectBuyShare > 0)
             {
-                int direct = rng.Poisson(expectedBuys * o.DirectBuyShare / (1 - o.DirectBuyShare));
+                int direct = rng.Poisson(g._directBuysPerWeight * Math.Pow(g._activity[u], DirectBuyActivityExponent));
                 for (int i = 0; i < direct; i++)
                 {
-                    int hour = _samples[rng.NextInt(_n)].Hour;
+                    // An active hour of the user, thinned by the day's buy factor (the sales-day spike).
+                    int hour;
+                    do hour = _samples[rng.NextInt(_n)].Hour;
+                    while (rng.NextDouble() * MaxDirectBuyDayFactor > GeneratorProfiles.DirectBuyDayFactor(TianchiTime.DayOf(hour)));
                     EmitBuy(hour, Sibling(SessionCategory()), buyFill);
                 }
             }
