@@ -51,6 +51,26 @@ public sealed class TianchiGeneratorTests
     }
 
     [TestMethod]
+    public void ProgressRisesToOneAndCancellationStops()
+    {
+        var seen = new List<double>();
+        new TianchiGenerator(GeneratorOptions.Tiny()).Generate(TextWriter.Null, TextWriter.Null, TextWriter.Null, new Recorder(seen));
+        Assert.IsGreaterThan(10, seen.Count);
+        for (int i = 1; i < seen.Count; i++) Assert.IsGreaterThanOrEqualTo(seen[i - 1], seen[i]);
+        Assert.AreEqual(1.0, seen[^1], 1e-12);
+
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsExactly<OperationCanceledException>(() =>
+            new TianchiGenerator(GeneratorOptions.Tiny()).Generate(TextWriter.Null, TextWriter.Null, TextWriter.Null, null, cts.Token));
+    }
+
+    private sealed class Recorder(List<double> values) : IProgress<double>
+    {
+        public void Report(double value) => values.Add(value);
+    }
+
+    [TestMethod]
     public void RowsAreWellFormedAndTheReportCountsThem()
     {
         var timeFormat = new Regex(@"^2014-1[12]-\d\d (0\d|1\d|2[0-3])$");
