@@ -64,7 +64,7 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             net.train();
             // A fresh seeded order per epoch: a resumed run shuffles exactly as an uninterrupted one.
             Array.Copy(trainRows, rows, rows.Length);
-            new Random(HashCode.Combine(o.Seed, epoch)).Shuffle(rows);
+            new Random(unchecked(o.Seed * 1_000_003 + epoch)).Shuffle(rows);
             double sum = 0; long seen = 0;
             var sw = Stopwatch.StartNew();
             for (int b = 0; b < batches; b++)
