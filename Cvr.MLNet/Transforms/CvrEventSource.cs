@@ -23,4 +23,10 @@ public sealed class CvrEventSource
     public UserHistory History => _history.Value;
 
     public static implicit operator CvrEventSource(EventLog log) => new(log);
+
+    /// <summary>
+    /// An event source from an events <see cref="Microsoft.ML.IDataView"/> with the Tianchi column names
+    /// (e.g. <c>mlContext.Data.LoadTianchiEvents(path)</c> or <c>LoadFromEnumerable&lt;TianchiEvent&gt;</c>).
+    /// </summary>
+    public static CvrEventSource FromDataView(Microsoft.ML.IDataView events) => new(EventLog.FromDataView(events));
 }

@@ -7,8 +7,8 @@ namespace Cvr.MLNet.Transforms.Vocabulary;
 /// <summary>Options of the id vocabulary: table sizes (incl. padding and OOV buckets) and OOV bucket counts.</summary>
 public sealed class IdVocabularyOptions
 {
-    /// <summary>Maximum user table size (smaller when the log has fewer users). Default 10,000 (the real log has 10,000 users).</summary>
-    public int UserSize = 10_000;
+    /// <summary>Maximum user table size (smaller when the log has fewer users). Default 12,000: the real log's 10,000 users all get their own row.</summary>
+    public int UserSize = 12_000;
     /// <summary>Maximum item table size. Default 200,000 (the real log has 2.8 M items; the long tail shares OOV buckets).</summary>
     public int ItemSize = 200_000;
     /// <summary>Maximum category table size. Default 10,000 (the real log touches ~9,000).</summary>
