@@ -153,7 +153,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     protected override void SaveModel(ModelSaveContext ctx) =>
         ModelPersistence.Save(ctx, GetVersionInfo(), w =>
         {
-            w.Write(JsonSerializer.Serialize(Network.Options));
+            w.Write(JsonSerializer.Serialize(Network.Options, CvrJsonContext.Default.CvrNetworkOptions));
             w.Write(Threshold);
             w.Write(BestEpoch);
             w.Write(TrainingHistory.Count);
@@ -168,7 +168,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     {
         (CvrNetworkOptions Options, float Threshold, int Best, List<EpochRecord> History) header = ModelPersistence.Load(env, ctx, GetVersionInfo(), r =>
         {
-            var options = JsonSerializer.Deserialize<CvrNetworkOptions>(r.ReadString())
+            var options = JsonSerializer.Deserialize(r.ReadString(), CvrJsonContext.Default.CvrNetworkOptions)
                 ?? throw new InvalidDataException("CvrModelTransformer: the network configuration is empty.");
             options.Validate();
             float threshold = r.ReadSingle();

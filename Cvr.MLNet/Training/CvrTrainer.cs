@@ -64,7 +64,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
             col.Value.Annotations.GetValue(IdVocabularyTransformer.VocabularySizeAnnotation, ref v);
             return v;
         }
-        var copy = System.Text.Json.JsonSerializer.Deserialize<CvrNetworkOptions>(System.Text.Json.JsonSerializer.Serialize(network))!;
+        var copy = System.Text.Json.JsonSerializer.Deserialize(System.Text.Json.JsonSerializer.Serialize(network, CvrJsonContext.Default.CvrNetworkOptions), CvrJsonContext.Default.CvrNetworkOptions)!;
         if (inferSizes)
         {
             copy.UserBuckets = Size(CvrColumns.UserIndex) ?? copy.UserBuckets;
