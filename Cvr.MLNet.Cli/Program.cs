@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

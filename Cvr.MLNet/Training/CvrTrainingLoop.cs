@@ -43,6 +43,7 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         net.to(device);
         var loss = new CvrLoss(o.FavCartLossWeight, o.BuyLossWeight);
         using var adam = new CvrAdam(net.named_parameters(), o.LearningRate);
+        var step = new CvrTrainStep(net, loss, adam, device, o.GradientClipNorm);
         var rows = (int[])trainRows.Clone();
         Dictionary<string, Tensor>? best = null;
         double bestLoss = double.PositiveInfinity;
@@ -71,21 +72,11 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             {
                 o.CancellationToken.ThrowIfCancellationRequested();
                 var slice = rows.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, rows.Length - b * o.BatchSize));
-                using (NewDisposeScope())
-                {
-                    using var batch = table.MakeBatch(slice, device);
-                    var (fav, buy, w) = Labels(table, slice);
-                    var output = net.forward(batch);
-                    var l = loss.Compute(output, fav, buy, w);
-                    double lv = l.item<float>();
-                    if (!double.IsFinite(lv))
-                        throw new InvalidOperationException(
-                            $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");
-                    net.zero_grad();
-                    l.backward();
-                    adam.StepOnce(o.GradientClipNorm);
-                    sum += lv * slice.Length; seen += slice.Length;
-                }
+                double lv = step.Run(table, slice);
+                if (!double.IsFinite(lv))
+                    throw new InvalidOperationException(
+                        $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");
+                sum += lv * slice.Length; seen += slice.Length;
                 if (o.Progress is not null && ((b & 15) == 0 || b == batches - 1))
                     o.Progress.Report(new CvrTrainingProgress(epoch, o.Epochs, b + 1, batches, sum / Math.Max(1, seen), seen / Math.Max(1e-9, sw.Elapsed.TotalSeconds), null));
             }
@@ -135,13 +126,6 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
                 TaskMetrics.Compute(validRows.Select(r => table.FavCart[r]).ToArray(), pFav));
         }
         return net;
-    }
-
-    private static (Tensor Fav, Tensor Buy, Tensor Weight) Labels(FeatureTable t, ReadOnlySpan<int> rows)
-    {
-        var fav = new float[rows.Length]; var buy = new float[rows.Length]; var w = new float[rows.Length];
-        for (int i = 0; i < rows.Length; i++) { int r = rows[i]; fav[i] = t.FavCart[r] ? 1 : 0; buy[i] = t.Buy[r] ? 1 : 0; w[i] = t.Weight[r]; }
-        return (tensor(fav), tensor(buy), tensor(w));
     }
 
     /// <summary>Batched inference (eval mode, no gradients).</summary>

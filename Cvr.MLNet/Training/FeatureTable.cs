@@ -88,6 +88,15 @@ internal sealed class FeatureTable
         return table;
     }
 
+    /// <summary>An empty (zeroed) table of <paramref name="count"/> rows, filled by the caller (benchmarks, tests).</summary>
+    internal static FeatureTable Create(int count, int t)
+    {
+        var table = new FeatureTable(t);
+        table.Resize(count);
+        table.Count = count;
+        return table;
+    }
+
     /// <summary>A one-row table for per-request scoring.</summary>
     public static FeatureTable SingleRow(int t)
     {

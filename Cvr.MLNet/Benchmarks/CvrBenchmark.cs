@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using Cvr.MLNet.Data;
+using Cvr.MLNet.Model;
+using Cvr.MLNet.Samples;
+using Cvr.MLNet.Serving;
+using Cvr.MLNet.Training;
+using Cvr.MLNet.Training.Optim;
+using Cvr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cvr.MLNet.Benchmarks;
+
+/// <summary>
+/// Measures the library's hot paths as a host app meets them: training steps (<c>CvrTrainer</c>'s own
+/// step), batch inference (<c>CvrModelTransformer.Transform</c>'s batched path), single requests
+/// through a <c>PredictionEngine&lt;CvrRequest, CvrPrediction&gt;</c> (feature lookup in the event index +
+/// network), and the feature pipeline on an event log. Same model sizes and protocol as the PyTorch
+/// reference, so the numbers compare one to one (see <c>docs/performance.md</c>).
+/// </summary>
+public sealed class CvrBenchmark
+{
+    private readonly CvrBenchmarkOptions _o;
+    private readonly Action<string> _log;
+
+    /// <summary>A benchmark with validated <paramref name="options"/>; progress lines go to <paramref name="log"/>.</summary>
+    public CvrBenchmark(CvrBenchmarkOptions options, Action<string>? log = null)
+    {
+        _o = (options ?? throw new ArgumentNullException(nameof(options))).Check();
+        _log = log ?? (_ => { });
+    }
+
+    /// <summary>
+    /// Runs the selected parts. <paramref name="events"/> is the log for the feature pipeline and the
+    /// single-request lookups (required when <see cref="CvrBenchmarkOptions.Features"/> or
+    /// <see cref="CvrBenchmarkOptions.Latency"/> is on).
+    /// </summary>
+    public CvrBenchmarkResult Run(EventLog? events, CancellationToken ct = default)
+    {
+        if ((_o.Features || _o.Latency) && events is null)
+            throw new ArgumentNullException(nameof(events), "The feature-pipeline and latency parts need an event log.");
+        torch.set_num_threads(_o.Threads);
+        var result = new CvrBenchmarkResult { Threads = torch.get_num_threads(), Environment = ProcessTuning.Applied };
+        double load0 = LoadAverage();
+
+        // The pool is drawn once and shared by training and inference (pre-drawn rows, as the reference).
+        int poolN = Math.Max(_o.PoolSize, 4 * Math.Max(_o.TrainBatchSizes.DefaultIfEmpty(1).Max(), _o.InferBatchSizes.DefaultIfEmpty(1).Max()));
+        var net0 = _o.Network;
+        FeatureTable? pool = _o.Train || _o.Infer
+            ? SyntheticSamples.Create(poolN, net0.SequenceLength, net0.UserBuckets, net0.ItemBuckets, net0.CategoryBuckets, _o.Seed) : null;
+        var rows = Enumerable.Range(0, poolN).ToArray();
+
+        if (_o.Train)
+            foreach (int bs in _o.TrainBatchSizes)
+            {
+                ct.ThrowIfCancellationRequested();
+                result.Train[bs] = TrainThroughput(pool!, rows, bs, out long parameters);
+                result.Parameters = parameters;
+                _log($"train {bs}: {result.Train[bs].SamplesPerSecond:F0} samples/s, loss {result.Train[bs].LossFirstLast![0]:F4} -> {result.Train[bs].LossFirstLast![1]:F4}");
+            }
+
+        if (_o.Infer)
+        {
+            torch.manual_seed(_o.Seed);
+            using var net = new CvrNetwork(net0);
+            net.eval();
+            result.Parameters = Count(net);
+            foreach (int bs in _o.InferBatchSizes)
+            {
+                ct.ThrowIfCancellationRequested();
+                int nb = poolN / bs;
+                var slices = Enumerable.Range(0, nb).Select(i => rows.AsSpan(i * bs, bs).ToArray()).ToArray();
+                ResetPeak();
+                var r = TimedLoop(i => { CvrTrainingLoop.Predict(net, pool!, slices[i % nb], bs, CPU); return null; }, bs, _o.InferSeconds);
+                result.Infer[bs] = r;
+                _log($"infer {bs}: {r.SamplesPerSecond:F0} samples/s");
+            }
+        }
+        pool = null;
+
+        if (_o.Features || _o.Latency)
+        {
+            ct.ThrowIfCancellationRequested();
+            var ml = new MLContext(_o.Seed);
+            var (features, transformer, samples) = FeaturePipeline(ml, events!);
+            if (_o.Features)
+            {
+                result.Features = features;
+                _log($"features: {features.EventsPerSecond / 1e6:F2} M events/s ({features.Events:N0} events, {features.Samples:N0} samples, {features.Seconds:F1} s)");
+            }
+            if (_o.Latency)
+            {
+                ct.ThrowIfCancellationRequested();
+                result.Latency = SingleLatency(ml, transformer, samples);
+                _log($"latency: p50 {result.Latency.P50Us:F0} us, p99 {result.Latency.P99Us:F0} us");
+            }
+        }
+        result.LoadAverage = [load0, LoadAverage()];
+        return result;
+    }
+
+    private ThroughputResult TrainThroughput(FeatureTable pool, int[] rows, int bs, out long parameters)
+    {
+        torch.manual_seed(_o.Seed);
+        var options = CvrTrainer.WithVocabularySizes(_o.Network, new DataViewSchema.Builder().ToSchema(), inferSizes: false, sparse: _o.SparseIdUpdates);
+        using var net = new CvrNetwork(options);
+        parameters = Count(net);
+        net.train();
+        using var adam = new CvrAdam(net.named_parameters(), 1e-3);
+        var step = new CvrTrainStep(net, new CvrLoss(), adam, CPU, _o.GradientClipNorm);
+        int nb = rows.Length / bs;
+        ResetPeak();
+        return TimedLoop(i => step.Run(pool, rows.AsSpan((i % nb) * bs, bs)), bs, _o.TrainSeconds);
+    }
+
+    /// <summary>Index, samples, fitted feature transforms, and every featurized row read the way the trainer reads them.</summary>
+    private (FeatureResult Result, ITransformer Features, CvrSampleSet Samples) FeaturePipeline(MLContext ml, EventLog log)
+    {
+        GC.Collect();
+        ResetPeak();
+        var parts = new Dictionary<string, double>();
+        var sw = Stopwatch.StartNew();
+        var source = new CvrEventSource(log);
+        _ = source.History;
+        parts["userIndex"] = sw.Elapsed.TotalSeconds;
+        var t = sw.Elapsed.TotalSeconds;
+        var samples = CvrSampleSet.Build(source.History);
+        parts["samples"] = sw.Elapsed.TotalSeconds - t; t = sw.Elapsed.TotalSeconds;
+        var view = samples.ToDataView();
+        var transformer = ml.Transforms.CvrFeatures(source).Fit(view);
+        parts["fit"] = sw.Elapsed.TotalSeconds - t; t = sw.Elapsed.TotalSeconds;
+        var table = FeatureTable.Read(transformer.Transform(view), CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight);
+        parts["transformAndRead"] = sw.Elapsed.TotalSeconds - t;
+        double total = sw.Elapsed.TotalSeconds;
+        var result = new FeatureResult(log.Count, table.Count, total, log.Count / total, parts, ProcessTuning.PeakRss());
+        return (result, transformer, samples);
+    }
+
+    private LatencyResult SingleLatency(MLContext ml, ITransformer features, CvrSampleSet samples)
+    {
+        torch.manual_seed(_o.Seed);
+        var view = samples.ToDataView();
+        var network = new CvrNetwork(CvrTrainer.WithVocabularySizes(_o.Network, features.GetOutputSchema(view.Schema)));
+        network.eval();
+        var model = new CvrModelTransformer(ml, network, 0.5f, [], 0);
+        var chain = new TransformerChain<ITransformer>(features, model);
+        using var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(chain, inputSchema: view.Schema);
+        // Requests: distinct clicks of the log's last days, each scored at its own hour (full histories).
+        var rng = new Random(_o.Seed);
+        int n = _o.LatencyWarmup + _o.LatencyCalls, from = Math.Max(0, samples.Count - 200_000);
+        var requests = new CvrRequest[n];
+        for (int i = 0; i < n; i++)
+        {
+            int s = from + rng.Next(samples.Count - from);
+            requests[i] = new CvrRequest { UserId = samples.UserIds[s], ItemId = samples.ItemIds[s], CategoryId = samples.CategoryIds[s], Time = TianchiTime.FromHour(samples.Hours[s]) };
+        }
+        for (int i = 0; i < _o.LatencyWarmup; i++) engine.Predict(requests[i]);
+        GC.Collect();
+        ResetPeak();
+        var us = new double[_o.LatencyCalls];
+        double checksum = 0;
+        for (int i = 0; i < us.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            checksum += engine.Predict(requests[_o.LatencyWarmup + i]).PBuy;
+            us[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+        }
+        if (!double.IsFinite(checksum)) throw new InvalidOperationException("Single-request predictions were not finite.");
+        var sorted = (double[])us.Clone();
+        Array.Sort(sorted);
+        return new LatencyResult(us.Length, Pct(sorted, 50), Pct(sorted, 90), Pct(sorted, 99), us.Average(), ProcessTuning.PeakRss());
+    }
+
+    /// <summary>Warm-up (≥ 3 steps), then timed steps for the window; step returns the loss or null.</summary>
+    private ThroughputResult TimedLoop(Func<int, double?> step, int batch, double seconds)
+    {
+        var sw = Stopwatch.StartNew();
+        int w = 0;
+        while (w < 3 || sw.Elapsed.TotalSeconds < _o.WarmupSeconds) step(w++);
+        var times = new List<double>();
+        var losses = new List<double>();
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
+        sw.Restart();
+        while (times.Count < 3 || sw.Elapsed.TotalSeconds < seconds)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            if (step(w + times.Count) is { } l) losses.Add(l);
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        }
+        double wall = sw.Elapsed.TotalSeconds;
+        proc.Refresh();
+        double cpu = (proc.TotalProcessorTime - cpu0).TotalSeconds / wall;
+        var sorted = times.ToArray();
+        Array.Sort(sorted);
+        double[]? lossFirstLast = null;
+        if (losses.Count > 0)
+        {
+            int k = Math.Max(1, Math.Min(10, losses.Count / 4));
+            lossFirstLast = [losses.Take(k).Average(), losses.TakeLast(k).Average()];
+        }
+        return new ThroughputResult(batch * times.Count / wall, batch / Pct(sorted, 50), times.Count, wall,
+            Pct(sorted, 50) * 1e3, cpu, ProcessTuning.PeakRss(), lossFirstLast);
+    }
+
+    private static double Pct(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Round(p / 100 * (sorted.Length - 1)))];
+
+    private static long Count(CvrNetwork net) => net.parameters().Sum(p => p.numel());
+
+    private static void ResetPeak() => ProcessTuning.ResetPeakRss();
+
+    private static double LoadAverage()
+    {
+        try { return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return double.NaN; }
+    }
+}

@@ -1,0 +1,47 @@
+namespace Cvr.MLNet.Benchmarks;
+
+/// <summary>Throughput of one batch size: timed steps after warm-up.</summary>
+/// <param name="SamplesPerSecond">Samples over the timed wall time.</param>
+/// <param name="MedianStepSamplesPerSecond">Batch size over the median step time (robust to load spikes).</param>
+/// <param name="Steps">Timed steps.</param>
+/// <param name="Seconds">Timed wall seconds.</param>
+/// <param name="StepMsP50">Median step in milliseconds.</param>
+/// <param name="CpuUtilization">Process CPU seconds per wall second over the timed window (2 = both cores busy).</param>
+/// <param name="PeakRssBytes">Peak resident memory of this phase (the process peak where it cannot be reset).</param>
+/// <param name="LossFirstLast">Training only: mean loss of the first and last few steps (it must fall).</param>
+public sealed record ThroughputResult(double SamplesPerSecond, double MedianStepSamplesPerSecond, int Steps, double Seconds,
+    double StepMsP50, double CpuUtilization, long PeakRssBytes, double[]? LossFirstLast = null);
+
+/// <summary>Single-request latency through a <c>PredictionEngine</c> (feature lookup + model).</summary>
+public sealed record LatencyResult(int Calls, double P50Us, double P90Us, double P99Us, double MeanUs, long PeakRssBytes);
+
+/// <summary>Feature-pipeline throughput on an event log: index, samples, fitted transforms, every feature row read.</summary>
+/// <param name="Events">Rows of the log.</param>
+/// <param name="Samples">Click samples featurized.</param>
+/// <param name="Seconds">Total wall seconds.</param>
+/// <param name="EventsPerSecond">Events over total seconds.</param>
+/// <param name="PartSeconds">Seconds per part (user index, samples, fit, transform + read).</param>
+/// <param name="PeakRssBytes">Peak resident memory of this phase.</param>
+public sealed record FeatureResult(long Events, int Samples, double Seconds, double EventsPerSecond,
+    IReadOnlyDictionary<string, double> PartSeconds, long PeakRssBytes);
+
+/// <summary>Everything one <see cref="CvrBenchmark"/> run measured.</summary>
+public sealed class CvrBenchmarkResult
+{
+    /// <summary>Training samples/s keyed by batch size.</summary>
+    public SortedDictionary<int, ThroughputResult> Train { get; } = [];
+    /// <summary>Batch inference samples/s keyed by batch size.</summary>
+    public SortedDictionary<int, ThroughputResult> Infer { get; } = [];
+    /// <summary>Single-request latency (null when not run).</summary>
+    public LatencyResult? Latency { get; set; }
+    /// <summary>Feature pipeline throughput (null when not run).</summary>
+    public FeatureResult? Features { get; set; }
+    /// <summary>Parameters of the benchmarked network.</summary>
+    public long Parameters { get; set; }
+    /// <summary>libtorch intra-op threads in use.</summary>
+    public int Threads { get; set; }
+    /// <summary>Process settings in effect (malloc, OpenMP), for the report.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
+    /// <summary>1-minute load average at start and end (other work on the machine skews the numbers).</summary>
+    public double[] LoadAverage { get; set; } = [];
+}
