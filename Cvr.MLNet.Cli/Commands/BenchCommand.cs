@@ -90,7 +90,7 @@ public static class BenchCommand
     private static double Mb(long bytes) => bytes < 0 ? double.NaN : Math.Round(bytes / 1048576.0, 1);
 
     /// <summary>The --json object: our numbers, the reference's, and ratios (> 1 = we are faster).</summary>
-    internal static JsonObject Report(CvrBenchmarkResult r, PyTorchResult? t, long? events, double readSeconds)
+    public static JsonObject Report(CvrBenchmarkResult r, PyTorchResult? t, long? events, double readSeconds)
     {
         static JsonObject Rates(IEnumerable<KeyValuePair<int, double>> d)
         {
@@ -117,11 +117,14 @@ public static class BenchCommand
         {
             ["parameters"] = r.Parameters,
             ["threads"] = r.Threads,
+            ["gemm1024Gflops"] = Math.Round(r.Gemm1024Gflops, 1),
             ["environment"] = new JsonObject(r.Environment.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)x.Value))),
             ["loadAverage1m"] = new JsonArray(r.LoadAverage.Select(x => (JsonNode?)x).ToArray()),
             ["trainMedianStepSamplesPerSec"] = Rates(r.Train.Select(x => KeyValuePair.Create(x.Key, x.Value.MedianStepSamplesPerSecond))),
             ["trainLossFirstLast"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create(x.Key.ToString(CultureInfo.InvariantCulture),
                 (JsonNode?)new JsonArray(x.Value.LossFirstLast!.Select(v => (JsonNode?)Math.Round(v, 4)).ToArray())))),
+            ["trainPhaseShare"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create(x.Key.ToString(CultureInfo.InvariantCulture),
+                (JsonNode?)new JsonObject(x.Value.PhaseShare!.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)))))),
             ["cpuUtilization"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create("train" + x.Key, (JsonNode?)Math.Round(x.Value.CpuUtilization, 2)))
                 .Concat(r.Infer.Select(x => KeyValuePair.Create("infer" + x.Key, (JsonNode?)Math.Round(x.Value.CpuUtilization, 2))))),
             ["features"] = r.Features is { } f3 ? new JsonObject

@@ -97,8 +97,22 @@ public sealed class CvrBenchmark
                 _log($"latency: p50 {result.Latency.P50Us:F0} us, p99 {result.Latency.P99Us:F0} us");
             }
         }
+        if (_o.Train || _o.Infer) result.Gemm1024Gflops = Gemm(1024, 2.0);
         result.LoadAverage = [load0, LoadAverage()];
         return result;
+    }
+
+    /// <summary>libtorch sgemm n×n×n throughput in GFLOP/s over about <paramref name="seconds"/> (the machine's practical FLOP limit).</summary>
+    public static double Gemm(int n, double seconds)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var a = randn(n, n); var b = randn(n, n);
+        for (int i = 0; i < 2; i++) torch.mm(a, b).Dispose();
+        var sw = Stopwatch.StartNew();
+        int k = 0;
+        while (k < 3 || sw.Elapsed.TotalSeconds < seconds) { torch.mm(a, b).Dispose(); k++; }
+        return 2.0 * n * n * n * k / sw.Elapsed.TotalSeconds / 1e9;
     }
 
     private ThroughputResult TrainThroughput(FeatureTable pool, int[] rows, int bs, out long parameters)
@@ -109,10 +123,12 @@ public sealed class CvrBenchmark
         parameters = Count(net);
         net.train();
         using var adam = new CvrAdam(net.named_parameters(), 1e-3);
-        var step = new CvrTrainStep(net, new CvrLoss(), adam, CPU, _o.GradientClipNorm);
+        var step = new CvrTrainStep(net, new CvrLoss(), adam, CPU, _o.GradientClipNorm) { PhaseSeconds = new double[4] };
         int nb = rows.Length / bs;
         ResetPeak();
-        return TimedLoop(i => step.Run(pool, rows.AsSpan((i % nb) * bs, bs)), bs, _o.TrainSeconds);
+        var r = TimedLoop(i => step.Run(pool, rows.AsSpan((i % nb) * bs, bs)), bs, _o.TrainSeconds);
+        double total = step.PhaseSeconds.Sum();
+        return r with { PhaseShare = CvrTrainStep.Phases.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => Math.Round(step.PhaseSeconds[x.i] / total, 3)) };
     }
 
     /// <summary>Index, samples, fitted feature transforms, and every featurized row read the way the trainer reads them.</summary>
@@ -146,7 +162,7 @@ public sealed class CvrBenchmark
         network.eval();
         var model = new CvrModelTransformer(ml, network, 0.5f, [], 0);
         var chain = new TransformerChain<ITransformer>(features, model);
-        using var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(chain, inputSchema: view.Schema);
+        using var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(chain);
         // Requests: distinct clicks of the log's last days, each scored at its own hour (full histories).
         var rng = new Random(_o.Seed);
         int n = _o.LatencyWarmup + _o.LatencyCalls, from = Math.Max(0, samples.Count - 200_000);

@@ -10,7 +10,11 @@ namespace Cvr.MLNet.Benchmarks;
 /// <param name="PeakRssBytes">Peak resident memory of this phase (the process peak where it cannot be reset).</param>
 /// <param name="LossFirstLast">Training only: mean loss of the first and last few steps (it must fall).</param>
 public sealed record ThroughputResult(double SamplesPerSecond, double MedianStepSamplesPerSecond, int Steps, double Seconds,
-    double StepMsP50, double CpuUtilization, long PeakRssBytes, double[]? LossFirstLast = null);
+    double StepMsP50, double CpuUtilization, long PeakRssBytes, double[]? LossFirstLast = null)
+{
+    /// <summary>Training only: share of the step time per phase (batch tensors, forward, backward, optimizer), over warm-up and timed steps.</summary>
+    public IReadOnlyDictionary<string, double>? PhaseShare { get; init; }
+}
 
 /// <summary>Single-request latency through a <c>PredictionEngine</c> (feature lookup + model).</summary>
 public sealed record LatencyResult(int Calls, double P50Us, double P90Us, double P99Us, double MeanUs, long PeakRssBytes);
@@ -42,6 +46,8 @@ public sealed class CvrBenchmarkResult
     public int Threads { get; set; }
     /// <summary>Process settings in effect (malloc, OpenMP), for the report.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
+    /// <summary>libtorch sgemm 1024³ GFLOP/s with the benchmark's threads (the practical FLOP ceiling).</summary>
+    public double Gemm1024Gflops { get; set; }
     /// <summary>1-minute load average at start and end (other work on the machine skews the numbers).</summary>
     public double[] LoadAverage { get; set; } = [];
 }

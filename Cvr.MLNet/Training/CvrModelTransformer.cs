@@ -95,11 +95,12 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         int t = Network.Options.SequenceLength;
         var reader = new FeatureTable.RowReader(input, t);
         var table = FeatureTable.SingleRow(t);
+        Network.eval(); // once per mapper: the per-row path does not walk the modules
         return o =>
         {
             reader.Read(table, 0);
-            var (fav, buy) = CvrTrainingLoop.Predict(Network, table, [0], 1, CPU);
-            Fill(o, fav[0], buy[0]);
+            var (fav, buy) = CvrTrainingLoop.PredictOne(Network, table, 0);
+            Fill(o, fav, buy);
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Cvr.MLNet.Model;
 using Cvr.MLNet.Training.Optim;
 using static TorchSharp.torch;
@@ -14,18 +15,34 @@ internal sealed class CvrTrainStep(CvrNetwork net, CvrLoss loss, CvrAdam adam, D
     /// <summary>Runs the step and returns the batch loss (before the update). Tensors are freed on return.</summary>
     public double Run(FeatureTable table, ReadOnlySpan<int> rows)
     {
+        long t0 = Stopwatch.GetTimestamp();
         using var scope = NewDisposeScope();
         using var batch = table.MakeBatch(rows, device);
         var (fav, buy, w) = Labels(table, rows, device);
+        long t1 = Stopwatch.GetTimestamp();
         var output = net.forward(batch);
         var l = loss.Compute(output, fav, buy, w);
         double lv = l.item<float>();
+        long t2 = Stopwatch.GetTimestamp();
         if (!double.IsFinite(lv)) return lv; // the caller reports divergence; no update from a broken loss
         net.zero_grad();
         l.backward();
+        long t3 = Stopwatch.GetTimestamp();
         adam.StepOnce(clipNorm);
+        long t4 = Stopwatch.GetTimestamp();
+        if (PhaseSeconds is { } p)
+        {
+            p[0] += Stopwatch.GetElapsedTime(t0, t1).TotalSeconds; p[1] += Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
+            p[2] += Stopwatch.GetElapsedTime(t2, t3).TotalSeconds; p[3] += Stopwatch.GetElapsedTime(t3, t4).TotalSeconds;
+        }
         return lv;
     }
+
+    /// <summary>Phase names of <see cref="PhaseSeconds"/>.</summary>
+    public static readonly string[] Phases = ["batch", "forward", "backward", "optimizer"];
+
+    /// <summary>When set (length 4), each step adds its seconds per phase (batch tensors, forward + loss, backward, optimizer).</summary>
+    public double[]? PhaseSeconds { get; set; }
 
     /// <summary>fav/cart, buy and weight tensors [B] of <paramref name="rows"/>.</summary>
     public static (Tensor Fav, Tensor Buy, Tensor Weight) Labels(FeatureTable t, ReadOnlySpan<int> rows, Device device)

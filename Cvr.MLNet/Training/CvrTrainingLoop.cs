@@ -128,12 +128,18 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         return net;
     }
 
+    /// <summary>
+    /// Inference under <c>torch.inference_mode()</c> (no autograd records, no version counters) rather
+    /// than <c>no_grad()</c>; false restores the plain path (benchmarks measure the difference).
+    /// </summary>
+    internal static bool UseInferenceMode { get; set; } = true;
+
     /// <summary>Batched inference (eval mode, no gradients).</summary>
     public static (float[] PFavCart, float[] PBuy) Predict(CvrNetwork net, FeatureTable table, int[] rows, int batchSize, Device device)
     {
         var pFav = new float[rows.Length]; var pBuy = new float[rows.Length];
         net.eval();
-        using var _ = no_grad();
+        using var _ = UseInferenceMode ? inference_mode() : no_grad();
         for (int s = 0; s < rows.Length; s += batchSize)
         {
             int n = Math.Min(batchSize, rows.Length - s);
@@ -144,6 +150,19 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             output.PBuy.cpu().data<float>().CopyTo(pBuy.AsSpan(s, n));
         }
         return (pFav, pBuy);
+    }
+
+    /// <summary>
+    /// One row (the PredictionEngine path): no eval() walk over the modules (the caller's network is
+    /// already in eval mode), no per-call arrays.
+    /// </summary>
+    public static (float PFavCart, float PBuy) PredictOne(CvrNetwork net, FeatureTable table, int row)
+    {
+        using var _ = UseInferenceMode ? inference_mode() : no_grad();
+        using var scope = NewDisposeScope();
+        using var batch = table.MakeBatch([row], CPU);
+        var output = net.forward(batch);
+        return (output.PFavCart.item<float>(), output.PBuy.item<float>());
     }
 
     private static Dictionary<string, Tensor> Snapshot(CvrNetwork net)
