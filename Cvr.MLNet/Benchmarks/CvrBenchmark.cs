@@ -137,6 +137,8 @@ public sealed class CvrBenchmark
         GC.Collect();
         ResetPeak();
         var parts = new Dictionary<string, double>();
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var source = new CvrEventSource(log);
         _ = source.History;
@@ -150,7 +152,11 @@ public sealed class CvrBenchmark
         var table = FeatureTable.Read(transformer.Transform(view), CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight);
         parts["transformAndRead"] = sw.Elapsed.TotalSeconds - t;
         double total = sw.Elapsed.TotalSeconds;
-        var result = new FeatureResult(log.Count, table.Count, total, log.Count / total, parts, ProcessTuning.PeakRss());
+        proc.Refresh();
+        var result = new FeatureResult(log.Count, table.Count, total, log.Count / total, parts, ProcessTuning.PeakRss())
+        {
+            CpuSeconds = (proc.TotalProcessorTime - cpu0).TotalSeconds,
+        };
         return (result, transformer, samples);
     }
 

@@ -27,7 +27,11 @@ public sealed record LatencyResult(int Calls, double P50Us, double P90Us, double
 /// <param name="PartSeconds">Seconds per part (user index, samples, fit, transform + read).</param>
 /// <param name="PeakRssBytes">Peak resident memory of this phase.</param>
 public sealed record FeatureResult(long Events, int Samples, double Seconds, double EventsPerSecond,
-    IReadOnlyDictionary<string, double> PartSeconds, long PeakRssBytes);
+    IReadOnlyDictionary<string, double> PartSeconds, long PeakRssBytes)
+{
+    /// <summary>Process CPU seconds of the phase: events per CPU second is robust to other load on the machine.</summary>
+    public double CpuSeconds { get; init; }
+}
 
 /// <summary>Everything one <see cref="CvrBenchmark"/> run measured.</summary>
 public sealed class CvrBenchmarkResult
