@@ -26,10 +26,11 @@ public static class BenchCommand
         var events = new Option<string?>("--events") { Description = "Events CSV (or its folder) for the feature pipeline and the lookups (default: a generated full-scale log, cached in the temp folder)." };
         var dense = new Option<bool>("--dense") { Description = "Dense Adam over every parameter instead of row-wise id-table updates (both sides)." };
         var noTune = new Option<bool>("--no-tune") { Description = "Leave glibc malloc and OpenMP at their defaults in this process (the reference still runs --tuned)." };
+        var noInferenceMode = new Option<bool>("--no-inference-mode") { Description = "Score under no_grad() instead of inference_mode() (to measure that lever)." };
         var parts = new Option<string>("--parts") { Description = "Comma list of train,infer,latency,features.", DefaultValueFactory = _ => "train,infer,latency,features" };
         var json = CliCommon.JsonOption();
         var cmd = new Command("bench", "Measure training, inference, single-request latency and feature-pipeline speed (optionally against PyTorch).");
-        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, noTune, parts, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, noTune, noInferenceMode, parts, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             // Before any TorchSharp call: libgomp reads OMP_WAIT_POLICY when libtorch loads.
@@ -42,7 +43,7 @@ public static class BenchCommand
             var options = new CvrBenchmarkOptions
             {
                 TrainSeconds = secs, InferSeconds = secs / 2, WarmupSeconds = parse.GetValue(warmup), Threads = parse.GetValue(threads),
-                SparseIdUpdates = !parse.GetValue(dense),
+                SparseIdUpdates = !parse.GetValue(dense), InferenceMode = !parse.GetValue(noInferenceMode),
                 Train = sel.Contains("train"), Infer = sel.Contains("infer"), Latency = sel.Contains("latency"), Features = sel.Contains("features"),
             }.Check();
             void Log(string m) => Console.Error.WriteLine(m);
@@ -151,6 +152,25 @@ public static class BenchCommand
                 if (theirs.TryGetValue(k, out var b) && b > 0) o[k.ToString(CultureInfo.InvariantCulture)] = Math.Round(v.SamplesPerSecond / b, 2);
             return o;
         }
+        // Per CPU-second: each side's samples/s divided by its own CPU utilisation, which corrects for
+        // the load changing between the two back-to-back runs on a shared machine.
+        static JsonObject CpuRatio(SortedDictionary<int, ThroughputResult> ours, JsonNode? theirs)
+        {
+            var o = new JsonObject();
+            foreach (var (k, v) in ours)
+            {
+                var t = theirs?[k.ToString(CultureInfo.InvariantCulture)];
+                double? sps = t?["samples_per_s"]?.GetValue<double>(), cpu = t?["cpu_util"]?.GetValue<double>();
+                if (sps is > 0 && cpu is > 0 && v.CpuUtilization > 0)
+                    o[k.ToString(CultureInfo.InvariantCulture)] = Math.Round(v.SamplesPerSecond / v.CpuUtilization / (sps.Value / cpu.Value), 2);
+            }
+            return o;
+        }
+        ours["ratiosPerCpuSecond"] = new JsonObject
+        {
+            ["trainSamplesPerSec"] = CpuRatio(r.Train, t.Raw["train"]),
+            ["inferSamplesPerSec"] = CpuRatio(r.Infer, t.Raw["infer"]),
+        };
         ours["ratios"] = new JsonObject
         {
             ["trainSamplesPerSec"] = Ratio(r.Train, t.Train),

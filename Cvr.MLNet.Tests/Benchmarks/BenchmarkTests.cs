@@ -86,7 +86,7 @@ public sealed class BenchmarkTests
         r.Train[128] = new ThroughputResult(3000, 3100, 10, 1, 40, 1.9, 1 << 30, [0.5, 0.2]) { PhaseShare = new Dictionary<string, double> { ["forward"] = 1 } };
         r.Infer[256] = new ThroughputResult(20000, 21000, 10, 1, 12, 1.9, 1 << 30);
         r.Latency = new LatencyResult(2000, 400, 600, 1000, 450, 1 << 30);
-        var torchJson = JsonNode.Parse("""{"train":{"128":{"samples_per_s":1500.0}},"infer":{"256":{"samples_per_s":10000.0}},"single_sample_latency":{"inference_mode":{"p50_us":800.0,"p99_us":1500.0}}}""")!.AsObject();
+        var torchJson = JsonNode.Parse("""{"train":{"128":{"samples_per_s":1500.0,"cpu_util":0.95}},"infer":{"256":{"samples_per_s":10000.0}},"single_sample_latency":{"inference_mode":{"p50_us":800.0,"p99_us":1500.0}}}""")!.AsObject();
         var t = new PyTorchResult(new() { [128] = 1500 }, new() { [256] = 10000 }, 800, 1500, 2L << 30, torchJson);
         var j = BenchCommand.Report(r, t, null, 0);
         Assert.AreEqual(3000, j["trainSamplesPerSec"]!["128"]!.GetValue<double>());
@@ -98,6 +98,9 @@ public sealed class BenchmarkTests
         Assert.AreEqual(2.0, j["ratios"]!["singleLatencyUs"]!["p50"]!.GetValue<double>());
         Assert.AreEqual(1.5, j["ratios"]!["singleLatencyUs"]!["p99"]!.GetValue<double>());
         Assert.AreEqual(1500, j["pytorch"]!["trainSamplesPerSec"]!["128"]!.GetValue<double>());
+        // Per CPU-second: (3000 / 1.9) ÷ (1500 / 0.95) = 1; inference has no cpu_util in the raw JSON, so no entry.
+        Assert.AreEqual(1.0, j["ratiosPerCpuSecond"]!["trainSamplesPerSec"]!["128"]!.GetValue<double>());
+        Assert.AreEqual(0, j["ratiosPerCpuSecond"]!["inferSamplesPerSec"]!.AsObject().Count);
         Assert.AreEqual(2048.0, j["pytorch"]!["peakMemoryMB"]!.GetValue<double>());
         Assert.AreEqual(1024.0, j["peakMemoryMB"]!["train"]!["128"]!.GetValue<double>());
     }

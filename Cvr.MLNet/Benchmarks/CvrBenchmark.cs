@@ -39,6 +39,14 @@ public sealed class CvrBenchmark
     /// </summary>
     public CvrBenchmarkResult Run(EventLog? events, CancellationToken ct = default)
     {
+        bool inferenceMode = CvrTrainingLoop.UseInferenceMode;
+        CvrTrainingLoop.UseInferenceMode = _o.InferenceMode;
+        try { return RunParts(events, ct); }
+        finally { CvrTrainingLoop.UseInferenceMode = inferenceMode; }
+    }
+
+    private CvrBenchmarkResult RunParts(EventLog? events, CancellationToken ct)
+    {
         if ((_o.Features || _o.Latency) && events is null)
             throw new ArgumentNullException(nameof(events), "The feature-pipeline and latency parts need an event log.");
         torch.set_num_threads(_o.Threads);

@@ -30,6 +30,8 @@ public sealed class CvrBenchmarkOptions
     public int Threads { get; set; } = 2;
     /// <summary>Lazy row-wise Adam for the id tables (sparse gradients), as training does by default. Default true.</summary>
     public bool SparseIdUpdates { get; set; } = true;
+    /// <summary>Score under <c>torch.inference_mode()</c> (the library default) rather than <c>no_grad()</c>. Default true.</summary>
+    public bool InferenceMode { get; set; } = true;
     /// <summary>Gradient clipping in the timed steps (0 = off, as the reference). Default 0.</summary>
     public double GradientClipNorm { get; set; }
     /// <summary>Run training throughput. Default true.</summary>
