@@ -9,14 +9,48 @@ namespace Cvr.MLNet.Transforms.Vocabulary;
 /// </summary>
 public sealed class IdVocabulary
 {
-    private readonly Dictionary<int, int> _index;
+    // Open-addressing index: (id, index) pairs side by side in one array, linear probing, at most half
+    // full. Featurizing looks up ~42 ids per sample (candidate + 20 sequence items and categories);
+    // one probe usually stays in one cache line, where Dictionary reads its bucket and entry arrays.
+    // Index 0 marks an empty slot (dedicated indices start at 1).
+    private readonly int[] _slots;
+    private readonly int _shift;
 
     private IdVocabulary(int size, int[] ids)
     {
         Size = size;
         Ids = ids;
-        _index = new Dictionary<int, int>(ids.Length);
-        for (int i = 0; i < ids.Length; i++) _index.Add(ids[i], i + 1);
+        int bits = 2;
+        while ((1 << bits) < 2 * ids.Length) bits++;
+        _shift = 32 - bits;
+        _slots = new int[2 << bits];
+        int mask = (1 << bits) - 1;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int s = Slot(ids[i]);
+            while (_slots[2 * s + 1] != 0)
+            {
+                if (_slots[2 * s] == ids[i]) throw new ArgumentException($"Vocabulary id {ids[i]} is listed twice.", nameof(ids));
+                s = (s + 1) & mask;
+            }
+            _slots[2 * s] = ids[i];
+            _slots[2 * s + 1] = i + 1;
+        }
+    }
+
+    private int Slot(int id) => (int)(((uint)id * 0x9E3779B9U) >> _shift);
+
+    /// <summary>The dedicated index of <paramref name="id"/>, or 0.</summary>
+    private int Find(int id)
+    {
+        var slots = _slots;
+        int mask = (slots.Length >> 1) - 1, s = Slot(id);
+        while (true)
+        {
+            int v = slots[2 * s + 1];
+            if (v == 0 || slots[2 * s] == id) return v;
+            s = (s + 1) & mask;
+        }
     }
 
     /// <summary>Table size including padding and OOV buckets.</summary>
@@ -29,12 +63,13 @@ public sealed class IdVocabulary
     /// <summary>Index of <paramref name="id"/>: dedicated when known, a hash bucket otherwise.</summary>
     public int IndexOf(int id)
     {
-        if (_index.TryGetValue(id, out var i)) return i;
+        int i = Find(id);
+        if (i != 0) return i;
         return 1 + Ids.Length + (int)(Hash(id) % (uint)OovBuckets);
     }
 
     /// <summary>True when <paramref name="id"/> has a dedicated index.</summary>
-    public bool Contains(int id) => _index.ContainsKey(id);
+    public bool Contains(int id) => Find(id) != 0;
 
     private static uint Hash(int id)
     {
@@ -96,7 +131,7 @@ public sealed class IdVocabulary
         long oov = 0;
         var oovIds = new HashSet<int>();
         foreach (var id in occurrences)
-            if (!_index.ContainsKey(id)) { oov++; oovIds.Add(id); }
+            if (!Contains(id)) { oov++; oovIds.Add(id); }
         var perBucket = new Dictionary<int, int>();
         foreach (var id in oovIds) { int b = IndexOf(id); perBucket[b] = perBucket.GetValueOrDefault(b) + 1; }
         int colliding = oovIds.Count(id => perBucket[IndexOf(id)] > 1);
