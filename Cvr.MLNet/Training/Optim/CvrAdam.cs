@@ -29,18 +29,6 @@ public sealed class CvrAdam : IDisposable
     /// <summary>Steps taken.</summary>
     public long Step { get; private set; }
 
-    // The dense-gradient parameters' moments live in two flat buffers (_m[i], _v[i] are views into
-    // them), so their Adam arithmetic is 6 libtorch calls per step instead of ~8 per parameter.
-    private int[]? _flatGroup;
-    private long[] _flatOffsets = [];
-    private Tensor? _flatM, _flatV;
-
-    /// <summary>
-    /// Update the dense-gradient parameters through one flat (foreach-style) Adam over concatenated
-    /// gradients (default) instead of parameter by parameter; both compute the same update.
-    /// </summary>
-    public bool FlatDenseUpdate { get; set; } = true;
-
     /// <summary>Applies one update from the parameters' gradients; returns the global gradient norm before clipping.</summary>
     public double StepOnce(double clipNorm = 0)
     {
@@ -48,8 +36,7 @@ public sealed class CvrAdam : IDisposable
         using var _ = no_grad();
         // Coalesce sparse gradients: unique rows with summed values.
         var grads = new (Tensor? Rows, Tensor Values)[_params.Length];
-        var dense = new List<int>(_params.Length);
-        Tensor? sq = null;
+        double sq = 0;
         for (int i = 0; i < _params.Length; i++)
         {
             var g = _params[i].P.grad;
@@ -61,45 +48,19 @@ public sealed class CvrAdam : IDisposable
                 var (uniq, inverse, _) = torch.unique(idx, sorted: true, return_inverse: true);
                 var summed = zeros(uniq.shape[0], vals.shape[1], dtype: vals.dtype, device: vals.device).index_add_(0, inverse!, vals, 1);
                 grads[i] = (uniq, summed);
-                sq = sq is null ? summed.square().sum() : sq + summed.square().sum();
             }
-            else
-            {
-                grads[i] = (null, g);
-                dense.Add(i);
-            }
+            else grads[i] = (null, g);
+            sq += grads[i].Values.square().sum().item<float>();
         }
-        bool flat = FlatDenseUpdate && dense.Count > 1;
-        Tensor? flatGrad = null;
-        if (flat)
-        {
-            EnsureFlat(dense);
-            flatGrad = cat(dense.Select(i => grads[i].Values.reshape(-1)).ToArray());
-            sq = sq is null ? flatGrad.square().sum() : sq + flatGrad.square().sum();
-        }
-        else
-            foreach (int i in dense) sq = sq is null ? grads[i].Values.square().sum() : sq + grads[i].Values.square().sum();
-        double norm = sq is null ? 0 : Math.Sqrt(sq.item<float>());
+        double norm = Math.Sqrt(sq);
         double scale = clipNorm > 0 && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1.0;
         Step++;
         double bc1 = 1 - Math.Pow(_beta1, Step), bc2 = 1 - Math.Pow(_beta2, Step);
         double stepSize = _lr / bc1, sqrtBc2 = Math.Sqrt(bc2);
-        if (flat)
-        {
-            var g = scale != 1.0 ? flatGrad! * scale : flatGrad!;
-            _flatM!.mul_(_beta1).add_(g, alpha: 1 - _beta1);
-            _flatV!.mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
-            var update = _flatM.div((_flatV.sqrt() / sqrtBc2).add_(_eps)).mul_(-stepSize);
-            for (int k = 0; k < dense.Count; k++)
-            {
-                var p = _params[dense[k]].P;
-                p.add_(update.narrow(0, _flatOffsets[k], p.numel()).view(p.shape));
-            }
-        }
         for (int i = 0; i < _params.Length; i++)
         {
             var (rows, g) = grads[i];
-            if (g is null || (flat && rows is null)) continue;
+            if (g is null) continue;
             if (scale != 1.0) g = g * scale;
             var p = _params[i].P;
             if (rows is null)
@@ -120,36 +81,6 @@ public sealed class CvrAdam : IDisposable
             }
         }
         return norm;
-    }
-
-    /// <summary>
-    /// (Re)builds the flat moment buffers for <paramref name="group"/> when it changes, copying the
-    /// current moments in and turning each _m[i], _v[i] into a view of them (Save/Load keep working
-    /// per parameter: Load writes into the views in place).
-    /// </summary>
-    private void EnsureFlat(List<int> group)
-    {
-        if (_flatGroup is not null && _flatGroup.SequenceEqual(group)) return;
-        var offsets = new long[group.Count];
-        long off = 0;
-        for (int k = 0; k < group.Count; k++) { offsets[k] = off; off += _m[group[k]].numel(); }
-        Tensor Flatten(Tensor[] moments, Tensor? oldFlat)
-        {
-            var flatBuf = cat(group.Select(i => moments[i].reshape(-1)).ToArray()).DetachFromDisposeScope();
-            for (int k = 0; k < group.Count; k++)
-            {
-                int i = group[k];
-                var view = flatBuf.narrow(0, offsets[k], moments[i].numel()).view(moments[i].shape).DetachFromDisposeScope();
-                moments[i].Dispose();
-                moments[i] = view;
-            }
-            oldFlat?.Dispose();
-            return flatBuf;
-        }
-        _flatM = Flatten(_m, _flatM);
-        _flatV = Flatten(_v, _flatV);
-        _flatOffsets = offsets;
-        _flatGroup = [.. group];
     }
 
     /// <summary>Writes the optimizer state (step and moments).</summary>
@@ -179,7 +110,5 @@ public sealed class CvrAdam : IDisposable
     {
         foreach (var t in _m) t.Dispose();
         foreach (var t in _v) t.Dispose();
-        _flatM?.Dispose();
-        _flatV?.Dispose();
     }
 }
