@@ -180,6 +180,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 history.Add(new EpochRecord(r.ReadInt32(), r.ReadDouble(), N(r.ReadDouble()), N(r.ReadDouble()), N(r.ReadDouble()), r.ReadDouble()));
             return (options, threshold, best, history);
         });
+        Native.TorchRuntime.EnsureReady();
         var network = new CvrNetwork(header.Options);
         if (!ModelPersistence.TryLoadBlob(ctx, WeightsStream, s => network.LoadWeights(s)))
             throw new InvalidDataException($"CvrModelTransformer: the model file has no '{WeightsStream}' entry (truncated or not a CVR model).");

@@ -80,6 +80,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = Options;
+        Native.TorchRuntime.EnsureReady();
         using var ch = _host.Start("Training CVR model");
         string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
         CheckSequenceLength(input.Schema);
