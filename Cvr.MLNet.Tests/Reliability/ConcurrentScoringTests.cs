@@ -10,7 +10,7 @@ namespace Cvr.MLNet.Tests.Reliability;
 [DoNotParallelize] // measures managed memory
 public sealed class ConcurrentScoringTests
 {
-    private const int Threads = 8, PerThread = 1500, Distinct = 300;
+    private const int Threads = 8, PerThread = 1000, Distinct = 300;
     private static ReliabilityModel M => ReliabilityModel.Instance;
 
     public TestContext TestContext { get; set; } = null!;

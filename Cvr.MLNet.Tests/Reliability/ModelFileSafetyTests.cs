@@ -55,13 +55,14 @@ public sealed class ModelFileSafetyTests
     }
 
     [TestMethod]
-    public void LastBytesCutOffOrFlippedDataNameTheProblem()
+    public void FlippedCompressedBytesAreCaughtByTheCrcCheck()
     {
         // Damage inside the weights' compressed data: CRC or Deflate error, reported against the entry.
         int at = FindLocalHeader(M.Bytes, WeightsEntry) + 400;
         var path = M.CopyWith(b => { for (int i = 0; i < 64; i++) b[at + i] ^= 0x5A; return b; });
         var ex = LoadFails(path);
         StringAssert.Contains(ex.Message, $"entry '{WeightsEntry}'");
+        Assert.IsTrue(ex.Message.Contains("fails its CRC-32 check") || ex.Message.Contains("is corrupt after"), ex.Message);
     }
 
     [TestMethod]
@@ -78,9 +79,9 @@ public sealed class ModelFileSafetyTests
     }
 
     [TestMethod]
-    [DataRow("../../evil.txt", "has a path-traversal name")]
-    [DataRow("TransformerChain/../../../evil.txt", "has a path-traversal name")]
-    [DataRow("..\\evil.txt", "has a path-traversal name")]
+    [DataRow("../../evil.txt", "has a path-traversal name ('.' or '..' segment)")]
+    [DataRow("TransformerChain/../../../evil.txt", "has a path-traversal name ('.' or '..' segment)")]
+    [DataRow("..\\evil.txt", "has a path-traversal name ('.' or '..' segment)")]
     [DataRow("/tmp/evil.txt", "has an absolute path as its name")]
     [DataRow("C:/evil.txt", "has an absolute path as its name")]
     [DataRow("a\u0001b", "has a control character U+0001 in its name")]
@@ -128,7 +129,7 @@ public sealed class ModelFileSafetyTests
             var path = M.CopyWith(b => { SetSize(b, cd, local, size); return b; });
             var msg = LoadFails(path).Message;
             StringAssert.Contains(msg, $"entry '{WeightsEntry}'");
-            Assert.IsTrue(msg.Contains("tampered size") || msg.Contains("is corrupt"), msg);
+            Assert.IsTrue(msg.Contains("tampered size") || msg.Contains("is corrupt") || msg.Contains("fails its CRC-32 check"), msg);
         }
     }
 

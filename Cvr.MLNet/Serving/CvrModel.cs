@@ -102,7 +102,9 @@ public static class CvrModel
         }
         catch (Exception e) when (e is not (InvalidDataException or OutOfMemoryException or OperationCanceledException))
         {
-            throw new InvalidDataException($"Model file '{info.FilePath}' could not be loaded: {e.Message}", e);
+            // ML.NET calls loaders by reflection: report the loader's own error, not the invocation wrapper.
+            var cause = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
+            throw new InvalidDataException($"Model file '{info.FilePath}' could not be loaded: {cause.Message}", e);
         }
     }
 
@@ -175,6 +177,10 @@ public static class CvrModel
                     var reader = new BoundedReader(s, e.Length, full, e.FullName);
                     if (isModel) components.Add(ReadComponent(reader, full, name, sizes));
                     reader.Drain();
+                    // .NET's zip reader does not check CRCs and stops at the declared size, so a flipped
+                    // byte or a shortened size would otherwise pass unnoticed.
+                    if (reader.Crc != e.Crc32)
+                        throw Bad(full, e.FullName, $"fails its CRC-32 check (stored 0x{e.Crc32:X8}, computed 0x{reader.Crc:X8}; corrupt data or tampered size)");
                 }
                 total += e.Length;
             }
@@ -305,6 +311,23 @@ public static class CvrModel
 
     private static string Clip(string s) => s.Length <= 200 ? s : string.Concat(s.AsSpan(0, 197), "...");
 
+    /// <summary>CRC-32 (IEEE, as in zip), table-driven.</summary>
+    private static class Crc32
+    {
+        private static readonly uint[] Table = Enumerable.Range(0, 256).Select(i =>
+        {
+            uint c = (uint)i;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            return c;
+        }).ToArray();
+
+        public static uint Update(uint crc, ReadOnlySpan<byte> data)
+        {
+            foreach (var b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            return crc;
+        }
+    }
+
     private static InvalidDataException Bad(string file, string? entry, string problem, Exception? inner = null) =>
         new(entry is null ? $"Model file '{file}' {problem}." : $"Model file '{file}', entry '{Clip(entry)}' {problem}.", inner);
 
@@ -312,8 +335,10 @@ public static class CvrModel
     private sealed class BoundedReader(Stream stream, long declared, string file, string entry)
     {
         private readonly byte[] _scratch = new byte[1 << 16];
+        private uint _crc = 0xFFFFFFFF;
         public long Declared { get; } = declared;
         public long Position { get; private set; }
+        public uint Crc => ~_crc;
 
         private int Read(Span<byte> buffer)
         {
@@ -328,6 +353,7 @@ public static class CvrModel
                 throw Bad(file, entry, $"is corrupt after {Position} bytes ({e.GetType().Name}: {e.Message})", e);
             }
             Position += n;
+            _crc = Crc32.Update(_crc, buffer[..n]);
             if (Position > Declared)
                 throw Bad(file, entry, $"holds more than its declared {Declared} bytes (tampered size)");
             return n;

@@ -23,12 +23,12 @@ public sealed class CvrPredictionEnginePool : IDisposable
     /// <summary>Creates a pool over a fitted or loaded CVR pipeline.</summary>
     /// <param name="mlContext">The context the model belongs to.</param>
     /// <param name="model">The pipeline (features + <c>CvrModelTransformer</c>).</param>
-    /// <param name="maxRetained">Most idle engines kept for reuse (1..1024, default 2 × processor count); extra ones are disposed on return.</param>
+    /// <param name="maxRetained">Most idle engines kept for reuse (1..1024, default the larger of 8 and 2 × processor count); extra ones are disposed on return.</param>
     public CvrPredictionEnginePool(MLContext mlContext, ITransformer model, int? maxRetained = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
-        int max = maxRetained ?? 2 * Environment.ProcessorCount;
+        int max = maxRetained ?? Math.Max(8, 2 * Environment.ProcessorCount);
         if (max is < 1 or > 1024)
             throw new ArgumentOutOfRangeException(nameof(maxRetained), max, $"{nameof(maxRetained)} must be in 1..1024.");
         _mlContext = mlContext;
