@@ -37,7 +37,7 @@ public static class EvaluateCommand
         }
 
         /// <summary>Reads the data and runs the protocol.</summary>
-        public TianchiReport Run(ParseResult parse, CancellationToken ct, GeneratorTruth? truth)
+        public TianchiReport Run(ParseResult parse, CancellationToken ct, GeneratorTruth? truth, bool requireTruth)
         {
             var dayText = parse.GetValue(Day)!;
             if (!DateTime.TryParseExact(dayText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
@@ -48,6 +48,8 @@ public static class EvaluateCommand
             var paths = TianchiPaths.Resolve(parse.GetValue(Data)!);
             var read = new TianchiReadOptions { SkipBadRows = parse.GetValue(Skip) };
             var log = CliCommon.WithProgress($"Reading {Path.GetFileName(paths.EventsPath)}", p => TianchiReader.ReadEvents(paths.EventsPath, read, p, ct));
+            if (requireTruth && log.Count > 0 && log.HourRange().Last < dayStart)
+                throw new InvalidOperationException($"The log has no events on {dayText}, so there is nothing to evaluate against; use cvr submit to predict that day.");
             var items = paths.ItemsPath is null ? null : TianchiReader.ReadItems(paths.ItemsPath, read, null, ct);
 
             var o = new TianchiProtocolOptions { CandidateDays = parse.GetValue(CandidateDays) };
@@ -97,7 +99,7 @@ public static class EvaluateCommand
                 if (File.Exists(next)) truthPath = next;
             }
             var truthTable = truthPath is null ? null : GeneratorTruth.Read(truthPath);
-            var report = common.Run(parse, ct, truthTable);
+            var report = common.Run(parse, ct, truthTable, requireTruth: true);
             if (!report.HasTruth)
                 throw new InvalidOperationException($"The log has no events on {TianchiTime.ToText(report.Day)[..10]}, so there is nothing to evaluate against; use cvr submit to predict that day.");
             var obj = ToJson(report);
@@ -126,14 +128,14 @@ public static class EvaluateCommand
 
     private static JsonObject Method(TianchiMethodResult r)
     {
-        var o = new JsonObject();
-        if (r.Score is { } s)
+        var s = r.Score;
+        var o = new JsonObject
         {
-            o["precision"] = Num(s.Precision); o["recall"] = Num(s.Recall); o["f1"] = Num(s.F1); o["predicted"] = s.Predicted; o["hits"] = s.Hits;
-        }
+            ["precision"] = Num(s?.Precision), ["recall"] = Num(s?.Recall), ["f1"] = Num(s?.F1),
+            ["predicted"] = r.Predicted.Count, ["hits"] = s?.Hits,
+            ["auc"] = Num(r.ClickAuc), ["candidateAuc"] = Num(r.CandidateAuc),
+        };
         if (r.Fraction is { } f) { o["fraction"] = Num(f); o["selectionF1"] = Num(r.SelectionF1); }
-        if (r.ClickAuc is { } a) o["auc"] = Num(a);
-        if (r.CandidateAuc is { } c) o["candidateAuc"] = Num(c);
         return o;
     }
 

@@ -19,7 +19,7 @@ public static class SubmitCommand
         cmd.Options.Add(json);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
-            var report = common.Run(parse, ct, null);
+            var report = common.Run(parse, ct, null, requireTruth: false);
             var path = parse.GetValue(output)!;
             Write(path, report.Model.Predicted);
             var obj = new JsonObject
