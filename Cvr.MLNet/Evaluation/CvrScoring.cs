@@ -26,8 +26,8 @@ public static class CvrScoring
             throw new ArgumentException("users, items, categories and hours differ in length.");
         return new ArrayDataView(users.Length,
         [
-            ArrayColumn.Int32(CvrSampleSet.Columns.UserId, users), ArrayColumn.Int32(CvrSampleSet.Columns.ItemId, items),
-            ArrayColumn.Int32(CvrSampleSet.Columns.CategoryId, categories), ArrayColumn.HourTime(CvrSampleSet.Columns.Time, hours),
+            ArrayColumn.Int32(CvrColumns.UserId, users), ArrayColumn.Int32(CvrColumns.ItemId, items),
+            ArrayColumn.Int32(CvrColumns.CategoryId, categories), ArrayColumn.HourTime(CvrColumns.Time, hours),
         ]);
     }
 
