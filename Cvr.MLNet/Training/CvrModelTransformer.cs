@@ -142,7 +142,9 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 int n = Math.Min(batchSize, table.Count - s);
                 using var scope = NewDisposeScope();
                 using var batch = table.MakeBatch(Enumerable.Range(s, n).ToArray(), CPU);
-                var w = Network.forward(batch).FieldWeights.sum(0).cpu().data<float>().ToArray();
+                // sum(0L): a plain 0 would bind to sum(ScalarType) (int literal 0 converts to any enum) and sum everything as Byte.
+                var output = Network.forward(batch);   // disposed with the scope
+                var w = output.FieldWeights.sum(0L).cpu().data<float>().ToArray();
                 for (int f = 0; f < w.Length; f++) sums[f] += w[f];
             }
         }
