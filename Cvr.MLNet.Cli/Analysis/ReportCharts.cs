@@ -79,7 +79,7 @@ internal static class ReportCharts
     /// <summary>Rows per day by behavior (clicks on the left axis, the rarer behaviors on the right), the peak day marked.</summary>
     public static void Daily(EventVolumes v, string path)
     {
-        var plt = NewPlot("Daily event volume", "day", "clicks per day");
+        var plt = NewPlot("Daily event volume", "day (MM-dd)", "clicks per day");
         plt.Axes.Right.Label.Text = "favorites / carts / buys per day";
         var xs = Enumerable.Range(0, v.DayCount).Select(i => (double)i).ToArray();
         for (int b = 0; b < 4; b++)
@@ -93,6 +93,7 @@ internal static class ReportCharts
         {
             var line = plt.Add.VerticalLine(peak - v.FirstDay, 1, Colors.Gray, LinePattern.Dashed);
             line.LabelText = $"peak {EventVolumes.DayText(peak)[5..]}";
+            line.LabelOppositeAxis = true;
         }
         int step = Math.Max(1, v.DayCount / 12);
         var tickIdx = Enumerable.Range(0, v.DayCount).Where(i => i % step == 0).ToArray();
@@ -104,8 +105,8 @@ internal static class ReportCharts
     /// <summary>Rows per hour of day by behavior over the whole log (clicks left, the rest right).</summary>
     public static void Hourly(EventVolumes v, string path)
     {
-        var plt = NewPlot("Event volume by hour of day (all days)", "hour of day (0–23)", "clicks");
-        plt.Axes.Right.Label.Text = "favorites / carts / buys";
+        var plt = NewPlot("Event volume by hour of day (all days)", "hour of day (0–23)", "clicks (rows)");
+        plt.Axes.Right.Label.Text = "favorites / carts / buys (rows)";
         var xs = Enumerable.Range(0, 24).Select(i => (double)i).ToArray();
         for (int b = 0; b < 4; b++)
         {
@@ -147,6 +148,7 @@ internal static class ReportCharts
         }
         var best = plt.Add.VerticalLine(m.BestEpoch, 1, Colors.Gray, LinePattern.Dashed);
         best.LabelText = $"kept epoch {m.BestEpoch}";
+        best.LabelOppositeAxis = true;
         plt.Axes.Bottom.SetTicks(xs, xs.Select(x => x.ToString("0", CultureInfo.InvariantCulture)).ToArray());
         if (xs.Length == 1) plt.Axes.SetLimitsX(xs[0] - 1, xs[0] + 1);
         plt.ShowLegend(Alignment.UpperRight);

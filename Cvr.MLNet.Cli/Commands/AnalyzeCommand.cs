@@ -27,7 +27,7 @@ public static class AnalyzeCommand
         var data = new Option<string>("--data") { Description = "Events CSV or a folder holding tianchi_mobile_recommend_train_user.csv.", Required = true };
         var model = new Option<string?>("--model") { Description = "A model zip from cvr train (adds field weights, training curves and calibration; skipped without it)." };
         var outDir = new Option<string>("--out") { Description = "Folder to write the PNG charts and index.md into (created if missing).", Required = true };
-        var days = new Option<int>("--days") { Description = "Days of clicks, counted back from the log's last labelled click, on which the model is analyzed.", DefaultValueFactory = _ => 3 };
+        var days = new Option<int>("--days") { Description = "Whole days of clicks, ending with the last day whose clicks are all labelled, on which the model is analyzed.", DefaultValueFactory = _ => 3 };
         var horizon = new Option<int>("--horizon") { Description = "Hours within which a click, favorite or cart counts as converted.", DefaultValueFactory = _ => 24 };
         var skip = new Option<bool>("--skip-bad-rows") { Description = "Skip and count invalid rows instead of stopping." };
         var json = CliCommon.JsonOption();

@@ -189,7 +189,7 @@ public static class CvrAnalysis
     /// <param name="ml">The ML.NET context.</param>
     /// <param name="model">A chain written by <c>cvr train</c> (feature transforms + CVR model).</param>
     /// <param name="log">The event log to analyze on.</param>
-    /// <param name="days">Days of clicks to analyze, counted back from the last labelled click hour.</param>
+    /// <param name="days">Whole days of clicks to analyze, ending with the last day whose clicks are all labelled.</param>
     /// <param name="horizonHours">The label horizon.</param>
     /// <exception cref="InvalidOperationException">The log yields no labelled click in that window.</exception>
     public static ModelAnalysis AnalyzeModel(MLContext ml, ITransformer model, EventLog log, int days = 3, int horizonHours = 24)
@@ -201,7 +201,8 @@ public static class CvrAnalysis
         var (features, cvr) = CvrScoring.Split(model);
         int modelLast = CvrScoring.FittedLastHour(model);
         var source = new CvrEventSource(log);
-        int to = source.History.LastHour - horizonHours + 2, from = to - days * 24;
+        // Whole days ending at the last day whose clicks are all labelled (a click at t needs t + H − 1 ≤ last hour).
+        int to = TianchiTime.DayOf(source.History.LastHour - horizonHours + 2) * 24, from = to - days * 24;
         var samples = CvrSampleSet.Build(source.History, new CvrSampleOptions { HorizonHours = horizonHours, FromHour = from, ToHour = to });
         if (samples.Count == 0)
             throw new InvalidOperationException($"The event log{(log.Source is null ? "" : $" '{log.Source}'")} has no labelled clicks between {TianchiTime.ToText(from)} and {TianchiTime.ToText(to)} (clicks need {horizonHours} h of log after them).");

@@ -142,7 +142,8 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 int n = Math.Min(batchSize, table.Count - s);
                 using var scope = NewDisposeScope();
                 using var batch = table.MakeBatch(Enumerable.Range(s, n).ToArray(), CPU);
-                var w = Network.forward(batch).FieldWeights.sum(0).cpu().data<float>().ToArray();
+                // 0L: a plain 0 binds to sum(ScalarType? type) (0 converts to any enum) and sums everything as Byte.
+                var w = Network.forward(batch).FieldWeights.sum(0L).cpu().data<float>().ToArray();
                 for (int f = 0; f < w.Length; f++) sums[f] += w[f];
             }
         }
