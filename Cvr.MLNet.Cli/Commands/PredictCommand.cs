@@ -26,7 +26,7 @@ public static class PredictCommand
             if (!TianchiTime.TryParse(timeText, out var hour))
                 throw new FormatException($"--time '{timeText}' is not a time in the format {TianchiTime.Format}.");
             var ml = new MLContext();
-            var loaded = Cvr.MLNet.Pipeline.ModelFile.Load(ml, parse.GetValue(model)!, out _);
+            var loaded = CvrModel.Load(ml, parse.GetValue(model)!, out _); // validates the zip before ML.NET reads it
             var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(loaded);
             var p = engine.Predict(new CvrRequest
             {

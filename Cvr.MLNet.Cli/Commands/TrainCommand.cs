@@ -49,7 +49,7 @@ public static class TrainCommand
                 return CvrPipeline.Train(ml, log, options);
             });
             var path = modelPath;
-            ml.Model.Save(result.Model, result.InputSchema, path);
+            Cvr.MLNet.Serving.CvrModel.Save(ml, result.Model, result.InputSchema, path); // temp file + rename: an old model survives a failure
             File.Delete(t.CheckpointPath); // the run finished: its checkpoint is no longer needed
             var obj = ToJson(result, path);
             if (parse.GetValue(json)) CliCommon.WriteJson(obj);

@@ -116,3 +116,36 @@ public sealed class CvrPipelineTests
         StringAssert.Contains(ex.Message, "CUDA is not available");
     }
 }
+
+[TestClass]
+public sealed class OovTrainingTests
+{
+    /// <summary>
+    /// Ids never seen in fitting land in hashed OOV buckets that are trained by id dropout: an unknown
+    /// item or category scores like a known one, and an unknown user like a known user without history.
+    /// </summary>
+    [TestMethod]
+    public void UnknownIdsScoreLikeTrainedIdsNotLikeRandomEmbeddings()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = TestLogs.Random(users: 60, days: 10);
+        var samples = CvrSampleSet.Build(log);
+        var o = CvrPipelineTests.SmallTrainer(epochs: 3);
+        o.OovDropoutRate = 0.05;
+        var model = ml.Transforms.CvrFeatures(log, CvrPipelineTests.SmallVocab).Append(new CvrTrainer(o)).Fit(samples.ToDataView());
+        var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(model);
+        var (first, last) = log.HourRange();
+        var after = TianchiTime.FromHour(last + 3);
+        var start = TianchiTime.FromHour(first); // before every user's first event: no history
+        float P(Func<int, CvrRequest> f) => Enumerable.Range(0, 20).Select(i => engine.Predict(f(i)).PBuy).Average();
+        float known = P(i => new CvrRequest { UserId = 1000 + 7 * i, ItemId = 100 + i, CategoryId = 1, Time = after });
+        float unknownItem = P(i => new CvrRequest { UserId = 1000 + 7 * i, ItemId = 800_000 + i, CategoryId = 1, Time = after });
+        float unknownCategory = P(i => new CvrRequest { UserId = 1000 + 7 * i, ItemId = 100 + i, CategoryId = 700 + i, Time = after });
+        float noHistory = P(i => new CvrRequest { UserId = 1000 + 7 * i, ItemId = 100 + i, CategoryId = 1, Time = start });
+        float unknownUser = P(i => new CvrRequest { UserId = 900_000 + i, ItemId = 100 + i, CategoryId = 1, Time = after });
+        Console.WriteLine($"known {known:F4}, unknown item {unknownItem:F4}, unknown category {unknownCategory:F4}, known user without history {noHistory:F4}, unknown user {unknownUser:F4}");
+        Assert.AreEqual(known, unknownItem, 0.05);
+        Assert.AreEqual(known, unknownCategory, 0.05);
+        Assert.AreEqual(noHistory, unknownUser, 0.05);
+    }
+}

@@ -14,6 +14,7 @@ internal enum FieldError : byte
     Time,
     FieldCount,
     Empty,
+    Text,
 }
 
 /// <summary>Strict allocation-free field parsers shared by the file reader and <see cref="EventLog.FromDataView"/>.</summary>
@@ -110,8 +111,23 @@ internal static class TianchiParse
         FieldError.TooLarge => $"'{value}' is out of range (expected 0..{int.MaxValue})",
         FieldError.Behavior => $"'{value}' is not a behavior type (expected 1..4)",
         FieldError.Time => $"'{value}' is not a time in the format {TianchiTime.Format} (valid date, hour 00..23)",
+        FieldError.Text => $"'{value}' is not valid text (invalid UTF-8 or a control character)",
         _ => $"'{value}' is invalid",
     };
+
+    /// <summary>Free-text fields (the geohash) must be valid UTF-8 without control characters: anything else
+    /// means a binary or wrongly encoded file, which would otherwise be stored silently altered.</summary>
+    public static FieldError CheckText(ReadOnlySpan<byte> s)
+    {
+        if (System.Text.Ascii.IsValid(s))
+            return s.IndexOfAnyInRange((byte)0, (byte)0x1F) < 0 && s.IndexOf((byte)0x7F) < 0 ? FieldError.None : FieldError.Text;
+        if (!System.Text.Unicode.Utf8.IsValid(s)) return FieldError.Text;
+        Span<char> chars = s.Length <= 256 ? stackalloc char[s.Length] : new char[s.Length];
+        int n = System.Text.Encoding.UTF8.GetChars(s, chars);
+        foreach (char c in chars[..n])
+            if (char.IsControl(c)) return FieldError.Text;
+        return FieldError.None;
+    }
 
     /// <summary>Shortens a value for messages so one bad line cannot produce a megabyte message.</summary>
     public static string Clip(string s) => s.Length <= 120 ? s : string.Concat(s.AsSpan(0, 117), "...");

@@ -5,7 +5,9 @@ namespace Cvr.MLNet.Data;
 /// The reader is strict by default: fields are plain unquoted text separated by commas (the real
 /// Tianchi files contain no quotes), so a quoted field such as <c>"123"</c> in an integer column is
 /// an error rather than being unquoted; surrounding spaces are errors in integer and time columns.
-/// The geohash column accepts any text (including empty).
+/// The geohash column accepts any text (including empty) that is valid UTF-8 without control characters.
+/// Files must be UTF-8 (a BOM is allowed); a UTF-16/UTF-32 file is rejected on line 1. Lines end with
+/// LF or CRLF; the last line may lack its newline.
 /// </remarks>
 public sealed class TianchiReadOptions
 {

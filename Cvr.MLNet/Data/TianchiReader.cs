@@ -53,6 +53,7 @@ public static class TianchiReader
             if ((e = TianchiParse.ParseId(line[f[0]], out int user)) != FieldError.None) col = 0;
             else if ((e = TianchiParse.ParseId(line[f[1]], out int item)) != FieldError.None) col = 1;
             else if ((e = ParseBehavior(line[f[2]], out byte behavior)) != FieldError.None) col = 2;
+            else if ((e = TianchiParse.CheckText(line[f[3]])) != FieldError.None) col = 3;
             else if ((e = TianchiParse.ParseId(line[f[4]], out int category)) != FieldError.None) col = 4;
             else if (!TianchiParse.TryParseTime(line[f[5]], out int hour)) { e = FieldError.Time; col = 5; }
             else
@@ -101,6 +102,7 @@ public static class TianchiReader
             FieldError e;
             int col;
             if ((e = TianchiParse.ParseId(line[f[0]], out int item)) != FieldError.None) col = 0;
+            else if ((e = TianchiParse.CheckText(line[f[1]])) != FieldError.None) col = 1;
             else if ((e = TianchiParse.ParseId(line[f[2]], out int category)) != FieldError.None) col = 2;
             else
             {
@@ -131,6 +133,15 @@ public static class TianchiReader
         if (!sc.TryReadLine(out var header) || (header.IsEmpty && sc.Length <= 5))
             throw new TianchiFormatException($"{name} is empty (expected the header '{expected}' on line 1)", path, 1, null, "");
         if (header.SequenceEqual(Encoding.ASCII.GetBytes(expected))) return;
+        // A UTF-16/32 file would otherwise be reported as a garbled header; say what it is.
+        var encoding = header.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) ? "UTF-16 LE (or UTF-32 LE)"
+            : header.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) ? "UTF-16 BE"
+            : header.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]) ? "UTF-32 BE"
+            : header.Length >= 2 && (header[0] == 0 || header[1] == 0) ? "UTF-16 or UTF-32 (NUL bytes)" : null;
+        if (encoding is not null)
+            throw new TianchiFormatException(
+                $"{name} line 1: the file is encoded as {encoding}; expected UTF-8 text starting with the header '{expected}'",
+                path, 1, columns[0], encoding);
         var found = Encoding.UTF8.GetString(header);
         var parts = found.Split(',');
         int bad = 0;

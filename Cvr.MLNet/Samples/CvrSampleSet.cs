@@ -1,5 +1,6 @@
 using Cvr.MLNet.Data;
 using Cvr.MLNet.Pipeline;
+using Cvr.MLNet.Transforms;
 using Microsoft.ML;
 
 namespace Cvr.MLNet.Samples;
@@ -12,20 +13,6 @@ namespace Cvr.MLNet.Samples;
 /// </summary>
 public sealed class CvrSampleSet
 {
-    /// <summary>Column names of <see cref="ToDataView"/>, the defaults every transform and the trainer read.</summary>
-    public static class Columns
-    {
-        public const string UserId = "UserId";
-        public const string ItemId = "ItemId";
-        public const string CategoryId = "CategoryId";
-        public const string Time = "Time";
-        public const string FavCart = "FavCart";
-        public const string Buy = "Buy";
-        public const string Weight = "Weight";
-        public const string BuyPath = "BuyPath";
-        public const string BuyDelayHours = "BuyDelayHours";
-    }
-
     internal CvrSampleSet(int[] users, int[] items, int[] categories, int[] hours, bool[] favCart, bool[] buy, float[] weights,
         byte[] paths, int[] delays, int censored, int negativesDropped, int horizon)
     {
@@ -79,11 +66,11 @@ public sealed class CvrSampleSet
         var paths = Array.ConvertAll(Paths, p => (int)p);
         return new ArrayDataView(Count,
         [
-            ArrayColumn.Int32(Columns.UserId, UserIds), ArrayColumn.Int32(Columns.ItemId, ItemIds),
-            ArrayColumn.Int32(Columns.CategoryId, CategoryIds), ArrayColumn.HourTime(Columns.Time, Hours),
-            ArrayColumn.Boolean(Columns.FavCart, FavCart), ArrayColumn.Boolean(Columns.Buy, Buy),
-            ArrayColumn.Single(Columns.Weight, Weights), ArrayColumn.Int32(Columns.BuyPath, paths),
-            ArrayColumn.Int32(Columns.BuyDelayHours, BuyDelays),
+            ArrayColumn.Int32(CvrColumns.UserId, UserIds), ArrayColumn.Int32(CvrColumns.ItemId, ItemIds),
+            ArrayColumn.Int32(CvrColumns.CategoryId, CategoryIds), ArrayColumn.HourTime(CvrColumns.Time, Hours),
+            ArrayColumn.Boolean(CvrColumns.FavCart, FavCart), ArrayColumn.Boolean(CvrColumns.Buy, Buy),
+            ArrayColumn.Single(CvrColumns.Weight, Weights), ArrayColumn.Int32(CvrColumns.BuyPath, paths),
+            ArrayColumn.Int32(CvrColumns.BuyDelayHours, BuyDelays),
         ]);
     }
 

@@ -143,7 +143,9 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 int n = Math.Min(batchSize, table.Count - s);
                 using var scope = NewDisposeScope();
                 using var batch = table.MakeBatch(Enumerable.Range(s, n).ToArray(), CPU);
-                var w = Network.forward(batch).FieldWeights.sum(0).cpu().data<float>().ToArray();
+                // sum(0L): a plain 0 would bind to sum(ScalarType) (int literal 0 converts to any enum) and sum everything as Byte.
+                var output = Network.forward(batch);   // disposed with the scope
+                var w = output.FieldWeights.sum(0L).cpu().data<float>().ToArray();
                 for (int f = 0; f < w.Length; f++) sums[f] += w[f];
             }
         }
@@ -181,9 +183,20 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 history.Add(new EpochRecord(r.ReadInt32(), r.ReadDouble(), N(r.ReadDouble()), N(r.ReadDouble()), N(r.ReadDouble()), r.ReadDouble()));
             return (options, threshold, best, history);
         });
-        var network = new CvrNetwork(header.Options);
-        if (!ModelPersistence.TryLoadBlob(ctx, WeightsStream, s => network.LoadWeights(s)))
+        // Read the weights first and check they can hold the configured tables, so a tampered
+        // configuration cannot make us allocate gigabytes of embeddings before failing.
+        MemoryStream? weights = null;
+        if (!ModelPersistence.TryLoadBlob(ctx, WeightsStream, s => { weights = new MemoryStream(); s.CopyTo(weights); }) || weights is null)
             throw new InvalidDataException($"CvrModelTransformer: the model file has no '{WeightsStream}' entry (truncated or not a CVR model).");
+        var o = header.Options;
+        long tableBytes = 4L * ((long)o.UserBuckets * (o.UserEmbeddingDim + o.LongTermEmbeddingDim) + (long)o.ItemBuckets * o.ItemEmbeddingDim
+            + (long)o.CategoryBuckets * o.CategoryEmbeddingDim);
+        if (tableBytes > weights.Length)
+            throw new InvalidDataException($"CvrModelTransformer: the network configuration needs {tableBytes:N0} bytes of embedding tables but the weights entry holds {weights.Length:N0} bytes.");
+        Native.TorchRuntime.EnsureReady();
+        var network = new CvrNetwork(o);
+        weights.Position = 0;
+        network.LoadWeights(weights);
         network.eval();
         return new CvrModelTransformer(env, network, header.Threshold, header.History, header.Best);
     }

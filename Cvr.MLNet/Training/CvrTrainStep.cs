@@ -12,12 +12,12 @@ namespace Cvr.MLNet.Training;
 /// </summary>
 internal sealed class CvrTrainStep(CvrNetwork net, CvrLoss loss, CvrAdam adam, Device device, double clipNorm)
 {
-    /// <summary>Runs the step and returns the batch loss (before the update). Tensors are freed on return.</summary>
-    public double Run(FeatureTable table, ReadOnlySpan<int> rows)
+    /// <summary>Runs the step (ids optionally dropped to OOV buckets) and returns the batch loss before the update. Tensors are freed on return.</summary>
+    public double Run(FeatureTable table, ReadOnlySpan<int> rows, OovDropout? dropout = null)
     {
         long t0 = Stopwatch.GetTimestamp();
         using var scope = NewDisposeScope();
-        using var batch = table.MakeBatch(rows, device);
+        using var batch = table.MakeBatch(rows, device, dropout);
         var (fav, buy, w) = Labels(table, rows, device);
         long t1 = Stopwatch.GetTimestamp();
         var output = net.forward(batch);

@@ -75,11 +75,26 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         return copy.Validate();
     }
 
+    /// <summary>The OOV bucket ranges of the index columns (from the vocabulary annotations; empty ranges without them).</summary>
+    internal static (OovRange Users, OovRange Items, OovRange Categories) OovRanges(DataViewSchema schema, CvrNetworkOptions network)
+    {
+        OovRange Range(string column, int size)
+        {
+            var col = schema.GetColumnOrNull(column);
+            if (col is null || col.Value.Annotations.Schema.GetColumnOrNull(IdVocabularyTransformer.OovStartAnnotation) is null) return new(size, size);
+            int start = 0;
+            col.Value.Annotations.GetValue(IdVocabularyTransformer.OovStartAnnotation, ref start);
+            return new(Math.Clamp(start, 1, size), size);
+        }
+        return (Range(CvrColumns.UserIndex, network.UserBuckets), Range(CvrColumns.ItemIndex, network.ItemBuckets), Range(CvrColumns.CategoryIndex, network.CategoryBuckets));
+    }
+
     /// <summary>Trains on <paramref name="input"/> (features from <c>CvrFeatures</c> plus the labels).</summary>
     public CvrModelTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = Options;
+        Native.TorchRuntime.EnsureReady();
         using var ch = _host.Start("Training CVR model");
         string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
         CheckSequenceLength(input.Schema);
@@ -94,7 +109,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
                 $"fav/cart rate {table.FavCart.Count(x => x) / (double)table.Count:P2}, buy rate {table.Buy.Count(x => x) / (double)table.Count:P2}");
         var device = DeviceSelector.Resolve(o.Device, _host, m => ch.Warning(m));
         var loop = new CvrTrainingLoop(o, device, m => ch.Info(m));
-        var net = loop.Train(table, train, valid, network);
+        var net = loop.Train(table, train, valid, network, OovRanges(input.Schema, network));
         net.to(TorchSharp.torch.CPU);
         LastTrainingHistory = loop.History;
         LastValidation = loop.Validation;

@@ -28,6 +28,12 @@ public sealed class CvrTrainerOptions
     /// rewrites all 25 M item-table parameters). Default true.
     /// </summary>
     public bool SparseIdUpdates { get; set; } = true;
+    /// <summary>
+    /// Share of training ids (user, item, category, and sequence items/categories) replaced by a random
+    /// hashed out-of-vocabulary bucket, so ids never seen in fitting get trained "unknown" embeddings.
+    /// Default 0.02; 0 turns it off.
+    /// </summary>
+    public double OovDropoutRate { get; set; } = 0.02;
     /// <summary>Write an end-of-epoch checkpoint here (null = none).</summary>
     public string? CheckpointPath { get; set; }
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists (same data and options give the same result as an uninterrupted run).</summary>
@@ -86,6 +92,7 @@ public sealed class CvrTrainerOptions
         if (!(GradientClipNorm >= 0)) Fail(nameof(GradientClipNorm), GradientClipNorm, "must be non-negative");
         if (!(FavCartLossWeight >= 0) || !(BuyLossWeight >= 0) || FavCartLossWeight + BuyLossWeight == 0)
             Fail(nameof(BuyLossWeight), BuyLossWeight, "and FavCartLossWeight must be non-negative and not both zero");
+        if (!(OovDropoutRate >= 0 && OovDropoutRate < 1)) Fail(nameof(OovDropoutRate), OovDropoutRate, "must be in [0, 1)");
         if (Threads < 0) Fail(nameof(Threads), Threads, "must be non-negative");
         if (!(DecisionThreshold > 0 && DecisionThreshold < 1)) Fail(nameof(DecisionThreshold), DecisionThreshold, "must be in (0, 1)");
         DeviceSelector.Parse(Device);

@@ -34,7 +34,8 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
     /// <summary>Metrics of the kept weights on the validation rows (null without validation).</summary>
     public ValidationMetrics? Validation { get; private set; }
 
-    public CvrNetwork Train(FeatureTable table, int[] trainRows, int[] validRows, CvrNetworkOptions network)
+    public CvrNetwork Train(FeatureTable table, int[] trainRows, int[] validRows, CvrNetworkOptions network,
+        (OovRange Users, OovRange Items, OovRange Categories) oov = default)
     {
         var o = options;
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
@@ -66,13 +67,16 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
             // A fresh seeded order per epoch: a resumed run shuffles exactly as an uninterrupted one.
             Array.Copy(trainRows, rows, rows.Length);
             new Random(unchecked(o.Seed * 1_000_003 + epoch)).Shuffle(rows);
+            var dropout = o.OovDropoutRate > 0
+                ? new OovDropout(o.OovDropoutRate, new Random(unchecked(o.Seed * 7_919 + epoch)), oov.Users, oov.Items, oov.Categories)
+                : null;
             double sum = 0; long seen = 0;
             var sw = Stopwatch.StartNew();
             for (int b = 0; b < batches; b++)
             {
                 o.CancellationToken.ThrowIfCancellationRequested();
                 var slice = rows.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, rows.Length - b * o.BatchSize));
-                double lv = step.Run(table, slice);
+                double lv = step.Run(table, slice, dropout);
                 if (!double.IsFinite(lv))
                     throw new InvalidOperationException(
                         $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");

@@ -201,7 +201,7 @@ internal sealed class FeatureTable
     }
 
     /// <summary>Builds the tensors of the rows <paramref name="rows"/> (a mini-batch) on <paramref name="device"/>.</summary>
-    public CvrBatch MakeBatch(ReadOnlySpan<int> rows, Device device)
+    public CvrBatch MakeBatch(ReadOnlySpan<int> rows, Device device, OovDropout? dropout = null)
     {
         int b = rows.Length;
         var user = new long[b]; var item = new long[b]; var cat = new long[b]; var wd = new long[b]; var hr = new long[b];
@@ -211,6 +211,12 @@ internal sealed class FeatureTable
         {
             int r = rows[j];
             user[j] = User[r]; item[j] = Item[r]; cat[j] = Category[r]; wd[j] = Weekday[r]; hr[j] = Hour[r];
+            if (dropout is not null)
+            {
+                user[j] = dropout.Users.Apply(User[r], dropout.Random, dropout.Rate);
+                item[j] = dropout.Items.Apply(Item[r], dropout.Random, dropout.Rate);
+                cat[j] = dropout.Categories.Apply(Category[r], dropout.Random, dropout.Rate);
+            }
             TimeDense.AsSpan(r * 3, 3).CopyTo(td.AsSpan(j * 3));
             Counts.AsSpan(r * 28, 28).CopyTo(cn.AsSpan(j * 28));
             int len = Math.Min(SeqLen[r], T);
@@ -218,6 +224,11 @@ internal sealed class FeatureTable
             {
                 int s = r * T + p, d = j * T + p;
                 si[d] = SeqItems[s]; sc[d] = SeqCategories[s]; sb[d] = SeqBehaviors[s]; sh[d] = SeqHoursAgo[s];
+                if (dropout is not null && p < len)
+                {
+                    si[d] = dropout.Items.Apply(SeqItems[s], dropout.Random, dropout.Rate);
+                    sc[d] = dropout.Categories.Apply(SeqCategories[s], dropout.Random, dropout.Rate);
+                }
                 mask[d] = p < len ? 1f : 0f;
             }
         }
@@ -232,3 +243,19 @@ internal sealed class FeatureTable
         };
     }
 }
+
+/// <summary>The hashed out-of-vocabulary index range of one id table: [Start, Size).</summary>
+internal readonly record struct OovRange(int Start, int Size)
+{
+    /// <summary>With probability <paramref name="rate"/>, a random OOV bucket instead of <paramref name="index"/>.</summary>
+    public int Apply(int index, Random random, double rate) =>
+        Start < Size && random.NextDouble() < rate ? Start + random.Next(Size - Start) : index;
+}
+
+/// <summary>
+/// Id dropout to the OOV buckets during training: a small share of ids is replaced by a random
+/// hashed bucket, so the buckets that serve ids never seen in fitting are trained (otherwise they keep
+/// their random initialization and an unknown user or item gets an arbitrary score).
+/// </summary>
+internal sealed record OovDropout(double Rate, Random Random, OovRange Users, OovRange Items, OovRange Categories);
+

@@ -15,6 +15,9 @@ public static class CvrColumns
     public const string FavCart = "FavCart";
     public const string Buy = "Buy";
     public const string Weight = "Weight";
+    // Conversion-path marks of a sample (analysis only).
+    public const string BuyPath = "BuyPath";
+    public const string BuyDelayHours = "BuyDelayHours";
 
     // Time features.
     public const string Weekday = "Weekday";

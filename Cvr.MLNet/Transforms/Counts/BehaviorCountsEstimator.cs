@@ -1,26 +1,17 @@
-using Microsoft.ML.Runtime;
 using Cvr.MLNet.Pipeline;
 using Cvr.MLNet.Samples;
-using Microsoft.ML;
-using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 
 namespace Cvr.MLNet.Transforms.Counts;
 
 /// <summary>Fits <see cref="BehaviorCountsTransformer"/> on an event log.</summary>
 public sealed class BehaviorCountsEstimator(IHostEnvironment env, CvrEventSource events,
-    string userColumn = CvrColumns.UserId, string timeColumn = CvrColumns.Time) : IEstimator<BehaviorCountsTransformer>
+    string userColumn = CvrColumns.UserId, string timeColumn = CvrColumns.Time)
+    : BehaviorEstimator<BehaviorCountsTransformer>(env, events, userColumn, timeColumn)
 {
-    public BehaviorCountsTransformer Fit(IDataView input)
-    {
-        SchemaChecks.Require(input.Schema, userColumn, NumberDataViewType.Int32, "user");
-        SchemaChecks.Require(input.Schema, timeColumn, DateTimeDataViewType.Instance, "time");
-        return new BehaviorCountsTransformer(env, userColumn, timeColumn, BehaviorStore.Fit(events.History, sequenceLength: 1));
-    }
+    private protected override IEnumerable<OutputColumn> Outputs => BehaviorCountsTransformer.Outputs;
 
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        SchemaChecks.Require(inputSchema, userColumn, NumberDataViewType.Int32, "user");
-        SchemaChecks.Require(inputSchema, timeColumn, DateTimeDataViewType.Instance, "time");
-        return SchemaChecks.Add(inputSchema, BehaviorCountsTransformer.Outputs);
-    }
+    // Counts read only the per-day table: keep one event per user in the saved state.
+    private protected override BehaviorCountsTransformer Create(UserHistory history) =>
+        new(Env, UserColumn, TimeColumn, BehaviorStore.Fit(history, sequenceLength: 1));
 }

@@ -1,4 +1,3 @@
-using Cvr.MLNet.Data;
 using Cvr.MLNet.Pipeline;
 using Cvr.MLNet.Samples;
 using Cvr.MLNet.Transforms.Counts;
@@ -16,7 +15,7 @@ namespace Cvr.MLNet.Transforms.Counts;
 /// behavior 1..4 on each of the 7 calendar days before t's day; index (k−1)·4 + (b−1) for day D−k.
 /// Only events strictly before t's hour are ever read (see <see cref="BehaviorFeatures"/>).
 /// </summary>
-public sealed class BehaviorCountsTransformer : RowMappingTransformer, IAcceptLiveEvents
+public sealed class BehaviorCountsTransformer : BehaviorTransformer
 {
     internal const string LoaderSignature = "CvrBehaviorCounts";
     private static VersionInfo GetVersionInfo() =>
@@ -25,34 +24,12 @@ public sealed class BehaviorCountsTransformer : RowMappingTransformer, IAcceptLi
     internal static readonly OutputColumn[] Outputs =
         [new(CvrColumns.BehaviorCounts, new VectorDataViewType(NumberDataViewType.Single, BehaviorFeatures.CountLength))];
 
-    private readonly InputColumn[] _inputs;
-
     internal BehaviorCountsTransformer(IHostEnvironment env, string userColumn, string timeColumn, BehaviorStore store)
-        : base(env, nameof(BehaviorCountsTransformer))
-    {
-        UserColumn = userColumn; TimeColumn = timeColumn; Store = store;
-        _inputs = [new InputColumn(userColumn, NumberDataViewType.Int32, "user"), new InputColumn(timeColumn, DateTimeDataViewType.Instance, "time")];
-    }
+        : base(env, nameof(BehaviorCountsTransformer), userColumn, timeColumn, store) { }
 
-    public string UserColumn { get; }
-    public string TimeColumn { get; }
-    /// <summary>The fitted behavior state (full history while in the fitting process, compact after load).</summary>
-    public BehaviorStore Store { get; }
-
-    protected override IReadOnlyList<InputColumn> InputColumns => _inputs;
     protected override IReadOnlyList<OutputColumn> OutputColumns => Outputs;
 
-    protected override Action<RowOutputs> CreateRowMapper(DataViewRow input)
-    {
-        var getUser = input.GetGetter<int>(input.Schema[UserColumn]);
-        var getTime = input.GetGetter<DateTime>(input.Schema[TimeColumn]);
-        int user = 0; DateTime t = default;
-        return o =>
-        {
-            getUser(ref user); getTime(ref t);
-            Fill(user, TianchiTime.ToHour(t), o.Single(0));
-        };
-    }
+    private protected override void Fill(int userId, int hour, RowOutputs outputs) => Fill(userId, hour, outputs.Single(0));
 
     /// <summary>Fills the 28 counts of (<paramref name="userId"/>, <paramref name="hour"/>).</summary>
     public void Fill(int userId, int hour, Span<float> counts)
@@ -61,13 +38,8 @@ public sealed class BehaviorCountsTransformer : RowMappingTransformer, IAcceptLi
         else counts[..BehaviorFeatures.CountLength].Clear();
     }
 
-    /// <inheritdoc/>
-    public void AppendEvent(int userId, int itemId, int categoryId, BehaviorType behavior, DateTime time) =>
-        Store.Append(userId, itemId, categoryId, behavior, TianchiTime.ToHour(time));
-
-    protected override void SaveModel(ModelSaveContext ctx) =>
-        ModelPersistence.Save(ctx, GetVersionInfo(), w => { w.Write(UserColumn); w.Write(TimeColumn); Store.Write(w); });
+    protected override void SaveModel(ModelSaveContext ctx) => SaveState(ctx, GetVersionInfo());
 
     private static BehaviorCountsTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
-        ModelPersistence.Load(env, ctx, GetVersionInfo(), r => new BehaviorCountsTransformer(env, r.ReadString(), r.ReadString(), BehaviorStore.Read(r)));
+        LoadState(env, ctx, GetVersionInfo(), (user, time, store) => new BehaviorCountsTransformer(env, user, time, store));
 }

@@ -55,10 +55,14 @@ public sealed class IdVocabularyTransformer : RowMappingTransformer
     /// <summary>Annotation on every index column: the table size the indices live in (the trainer sizes its embeddings from it).</summary>
     public const string VocabularySizeAnnotation = "CvrVocabularySize";
 
+    /// <summary>Annotation on every index column: the first hashed OOV bucket (indices from here to the size serve unknown ids).</summary>
+    public const string OovStartAnnotation = "CvrVocabularyOovStart";
+
     protected override void AddAnnotations(int outputIndex, DataViewSchema.Annotations.Builder builder)
     {
-        int size = outputIndex switch { 0 => Users.Size, 1 or 3 => Items.Size, _ => Categories.Size };
-        builder.Add(VocabularySizeAnnotation, NumberDataViewType.Int32, (ref int v) => v = size);
+        var vocab = outputIndex switch { 0 => Users, 1 or 3 => Items, _ => Categories };
+        builder.Add(VocabularySizeAnnotation, NumberDataViewType.Int32, (ref int v) => v = vocab.Size);
+        builder.Add(OovStartAnnotation, NumberDataViewType.Int32, (ref int v) => v = 1 + vocab.Ids.Length);
     }
 
     public IdVocabulary Users { get; }

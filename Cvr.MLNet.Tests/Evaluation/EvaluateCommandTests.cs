@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Cvr.MLNet.Data.Generation;
+using Cvr.MLNet.Tests.Cli;
+
+namespace Cvr.MLNet.Tests.Evaluation;
+
+[TestClass]
+[DoNotParallelize]
+public sealed class EvaluateCommandTests
+{
+    [TestMethod]
+    public void EvaluatePrintsTheDocumentedKeysAndSubmitWritesTheDayAfter()
+    {
+        var dir = Directory.CreateTempSubdirectory("cvr-eval").FullName;
+        try
+        {
+            new TianchiGenerator(new GeneratorOptions { Users = 60, RowsPerUser = 100 }).Generate(dir);
+            string[] small = ["--network-size", "small", "--epochs", "1", "--threads", "1", "--lightgbm-iterations", "10"];
+            var (code, stdout, stderr) = CliRunner.Run(["evaluate", "--data", dir, "--day", "2014-12-18", "--json", .. small]);
+            Assert.AreEqual(0, code, stderr);
+            using (var doc = JsonDocument.Parse(stdout))
+            {
+                var root = doc.RootElement;
+                foreach (var task in new[] { "buy", "favCart" })
+                    foreach (var key in new[] { "auc", "gauc", "logLoss", "accuracy", "prAuc", "oracleAuc", "ece", "calibrationRatio", "accuracyAtBestF1" })
+                        Assert.IsTrue(root.GetProperty(task).TryGetProperty(key, out _), $"{task}.{key}"); // truth.csv sits next to the events
+                var t = root.GetProperty("tianchi");
+                foreach (var key in new[] { "precision", "recall", "f1", "candidateRecall", "predicted" })
+                    Assert.IsTrue(t.TryGetProperty(key, out _), $"tianchi.{key}");
+                // F1 is null only when the day has no purchases in P and nothing was predicted (0/0).
+                if (t.GetProperty("truth").GetInt32() > 0) Assert.IsTrue(t.GetProperty("f1").GetDouble() is >= 0 and <= 1);
+                foreach (var b in new[] { "cartRule", "lightGbm" })
+                    foreach (var key in new[] { "f1", "precision", "recall", "predicted" })
+                        Assert.IsTrue(root.GetProperty("baselines").GetProperty(b).TryGetProperty(key, out _), $"{b}.{key}");
+                foreach (var b in new[] { "cartRule", "lightGbm" }) // null when day D−1's clicks hold one class only
+                    Assert.IsTrue(root.GetProperty("baselines").GetProperty(b).GetProperty("auc").ValueKind is JsonValueKind.Number or JsonValueKind.Null, b);
+            }
+
+            var sub = Path.Combine(dir, "submission.csv");
+            (code, stdout, stderr) = CliRunner.Run(["submit", "--data", dir, "--day", "2014-12-19", "--out", sub, "--json", .. small]);
+            Assert.AreEqual(0, code, stderr);
+            var lines = File.ReadAllLines(sub);
+            Assert.AreEqual("user_id,item_id", lines[0]);
+            using (var doc = JsonDocument.Parse(stdout)) Assert.AreEqual(lines.Length - 1, doc.RootElement.GetProperty("pairs").GetInt32());
+            foreach (var l in lines.Skip(1)) Assert.AreEqual(2, l.Split(',').Select(int.Parse).Count());
+
+            (code, stdout, stderr) = CliRunner.Run(["evaluate", "--data", dir, "--day", "2014-12-19", .. small]);
+            Assert.AreEqual(1, code);
+            Assert.AreEqual("error: The log has no events on 2014-12-19, so there is nothing to evaluate against; use cvr submit to predict that day.", stderr.Trim());
+            (code, _, stderr) = CliRunner.Run(["evaluate", "--data", dir, "--day", "18.12.2014"]);
+            Assert.AreEqual(1, code);
+            Assert.AreEqual("error: --day '18.12.2014' is not a date in the format yyyy-MM-dd.", stderr.Trim());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

@@ -1,0 +1,63 @@
+using Cvr.MLNet.Samples;
+using Cvr.MLNet.Transforms;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Cvr.MLNet.Evaluation;
+
+/// <summary>
+/// Click-sample metrics of a CVR model: AUC, GAUC, log-loss, accuracy (at 0.5 and at the best-F1
+/// threshold), PR-AUC and calibration per task, and the oracle AUC when the generator's truth is known.
+/// </summary>
+public static class CvrEvaluator
+{
+    /// <summary>Metrics of one task from labels, predicted probabilities and the samples' users.</summary>
+    /// <param name="labels">Labels of the samples.</param>
+    /// <param name="probabilities">Predicted probabilities.</param>
+    /// <param name="users">The samples' users (for GAUC).</param>
+    /// <param name="oracle">The truth probabilities of the same samples (generated data only), or empty.</param>
+    public static CvrTaskMetrics EvaluateTask(ReadOnlySpan<bool> labels, ReadOnlySpan<float> probabilities, ReadOnlySpan<int> users,
+        ReadOnlySpan<float> oracle = default)
+    {
+        if (labels.Length != probabilities.Length || labels.Length != users.Length)
+            throw new ArgumentException($"labels ({labels.Length}), probabilities ({probabilities.Length}) and users ({users.Length}) differ in length.");
+        if (!oracle.IsEmpty && oracle.Length != labels.Length)
+            throw new ArgumentException($"oracle has {oracle.Length} values for {labels.Length} samples.", nameof(oracle));
+        int positives = 0;
+        foreach (var l in labels) if (l) positives++;
+        var (threshold, f1) = BinaryMetrics.BestF1Threshold(labels, probabilities);
+        return new CvrTaskMetrics(labels.Length, positives,
+            BinaryMetrics.Auc(labels, probabilities), BinaryMetrics.Gauc(labels, probabilities, users),
+            BinaryMetrics.LogLoss(labels, probabilities), BinaryMetrics.Accuracy(labels, probabilities),
+            threshold, f1, double.IsNaN(threshold) ? double.NaN : BinaryMetrics.Accuracy(labels, probabilities, threshold),
+            BinaryMetrics.PrAuc(labels, probabilities), BinaryMetrics.CalibrationRatio(labels, probabilities),
+            BinaryMetrics.Ece(labels, probabilities), oracle.IsEmpty ? null : BinaryMetrics.Auc(labels, oracle));
+    }
+
+    /// <summary>Both tasks' metrics on <paramref name="samples"/> scored as <paramref name="pFavCart"/>, <paramref name="pBuy"/>.</summary>
+    /// <param name="samples">The labelled click samples.</param>
+    /// <param name="pFavCart">P(fav/cart) per sample.</param>
+    /// <param name="pBuy">P(buy) per sample.</param>
+    /// <param name="truth">The generator's truth (adds the oracle AUC), or null.</param>
+    public static CvrMetrics Evaluate(CvrSampleSet samples, float[] pFavCart, float[] pBuy, GeneratorTruth? truth = null)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (pFavCart.Length != samples.Count || pBuy.Length != samples.Count)
+            throw new ArgumentException($"{samples.Count} samples but {pFavCart.Length} fav/cart and {pBuy.Length} buy scores.");
+        float[]? oFav = null, oBuy = null;
+        if (truth is not null) (oFav, oBuy) = truth.Lookup(samples);
+        return new CvrMetrics(
+            EvaluateTask(samples.FavCart, pFavCart, samples.UserIds, oFav),
+            EvaluateTask(samples.Buy, pBuy, samples.UserIds, oBuy));
+    }
+
+    /// <summary>
+    /// Scores <paramref name="samples"/> with a fitted CVR chain (feature transforms + CVR model, as
+    /// returned by <c>Fit</c> in this process) and evaluates both tasks.
+    /// </summary>
+    public static CvrMetrics Evaluate(ITransformer model, CvrSampleSet samples, GeneratorTruth? truth = null)
+    {
+        var (fav, buy) = CvrScoring.Score(model, samples.ToDataView());
+        return Evaluate(samples, fav, buy, truth);
+    }
+}
