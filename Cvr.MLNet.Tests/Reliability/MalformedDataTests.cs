@@ -162,29 +162,7 @@ public sealed class MalformedDataTests
         }, iter: 300, threads: 1);
     }
 
-    private static (int Code, string Out, string Err) RunCli(params string[] args)
-    {
-        var (oldOut, oldErr, oldAnsi) = (Console.Out, Console.Error, CliCommon.Out);
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        try
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-            CliCommon.Out = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Out = new AnsiConsoleOutput(stdout), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
-            });
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-            CliCommon.Out = oldAnsi;
-        }
-    }
+    private static (int Code, string Out, string Err) RunCli(params string[] args) => Cli.CliRunner.Run(args);
 
     [TestMethod]
     public void CliInspectReportsTheFirstBadLineOrTheExactCounts()
