@@ -26,6 +26,7 @@ public static class EvaluateCommand
         public readonly Option<int> BatchSize = new("--batch-size") { Description = "Training batch size.", DefaultValueFactory = _ => 128 };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed of initialization, shuffling and splits.", DefaultValueFactory = _ => 42 };
         public readonly Option<int> Threads = new("--threads") { Description = "libtorch and LightGBM threads (0 = default).", DefaultValueFactory = _ => 0 };
+        public readonly Option<string> Ablation = new("--ablation") { Description = "Model ablation: none, no-din (masked mean of the sequence instead of DIN), no-se (no field reweighting), single-ple (one PLE extraction layer).", DefaultValueFactory = _ => "none" };
         public readonly Option<string> Size = new("--network-size") { Description = "Network and vocabulary sizes: default or small (fast, for tests and smoke runs).", DefaultValueFactory = _ => "default" };
         public readonly Option<int> CandidateDays = new("--candidate-days") { Description = "Candidates: pairs the user touched in this many days before the scored day.", DefaultValueFactory = _ => 3 };
         public readonly Option<int> LgbIterations = new("--lightgbm-iterations") { Description = "LightGBM boosting rounds (0 skips the LightGBM baseline).", DefaultValueFactory = _ => 200 };
@@ -33,7 +34,7 @@ public static class EvaluateCommand
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Data, Day, Model, Epochs, BatchSize, Seed, Threads, Size, CandidateDays, LgbIterations, Skip }) cmd.Options.Add(o);
+            foreach (var o in new Option[] { Data, Day, Model, Epochs, BatchSize, Seed, Threads, Size, Ablation, CandidateDays, LgbIterations, Skip }) cmd.Options.Add(o);
         }
 
         /// <summary>Reads the data and runs the protocol.</summary>
@@ -69,6 +70,7 @@ public static class EvaluateCommand
                     DinHidden = [16, 8], PleLayers = [[32], [32, 16]],
                 };
             }
+            CvrAblation.Apply(t.Network, parse.GetValue(Ablation)!);
             int lgb = parse.GetValue(LgbIterations);
             if (lgb < 0) throw new ArgumentOutOfRangeException("--lightgbm-iterations", lgb, "--lightgbm-iterations must be 0 (skip) or more.");
             o.LightGbm = lgb == 0 ? null : new LightGbmBaselineOptions { Iterations = lgb, Threads = threads > 0 ? threads : null };

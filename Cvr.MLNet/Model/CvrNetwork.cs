@@ -28,8 +28,8 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
     private readonly Embedding behavior_emb;
     private readonly Embedding? time_gap_emb;
     private readonly Linear cat_to_item;
-    private readonly DinAttention din;
-    private readonly SqueezeExcitation se;
+    private readonly DinAttention? din;
+    private readonly SqueezeExcitation? se;
     private readonly ModuleList<PleExtractionLayer> ple;
     private readonly ModuleList<FmTower> towers;
 
@@ -49,8 +49,8 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
         behavior_emb = Embedding(BehaviorTypes + 1, o.ItemEmbeddingDim, padding_idx: 0);
         time_gap_emb = o.UseTimeGap ? Embedding(o.TimeGapBuckets, o.ItemEmbeddingDim, padding_idx: 0) : null;
         cat_to_item = Linear(o.CategoryEmbeddingDim, o.ItemEmbeddingDim, hasBias: false);
-        din = new DinAttention(o.ItemEmbeddingDim, o.DinHidden);
-        se = new SqueezeExcitation(o.FieldDims, o.SeReduction);
+        din = o.UseDin ? new DinAttention(o.ItemEmbeddingDim, o.DinHidden) : null;
+        se = o.UseSe ? new SqueezeExcitation(o.FieldDims, o.SeReduction) : null;
         ple = new ModuleList<PleExtractionLayer>();
         int input = o.InputDim;
         for (int l = 0; l < o.PleLayers.Length; l++)
@@ -87,7 +87,10 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
     {
         batch.Validate(_options);
         using var scope = NewDisposeScope();
-        var (x, fieldWeights) = se.forward(Features(batch));                     // [B,615], [B,7]
+        var features = Features(batch);                                          // [B,615]
+        var (x, fieldWeights) = se is not null
+            ? se.forward(features)                                               // [B,615], [B,7]
+            : (features, torch.ones(features.shape[0], CvrNetworkOptions.Fields, device: features.device));
         Tensor[] tasks = Enumerable.Repeat(x, CvrNetworkOptions.Tasks).ToArray();
         Tensor shared = x;
         foreach (var layer in ple)
@@ -125,7 +128,9 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
         var keys = item_emb.forward(b.SeqItems) + cat_to_item.forward(cat_emb.forward(b.SeqCategories))
                    + behavior_emb.forward(b.SeqBehaviors);                       // [B,T,E]
         if (time_gap_emb is not null) keys = keys + time_gap_emb.forward(TimeGapBucket(b.SeqHoursAgo, b.SeqMask));
-        var shortTerm = din.forward(query, keys, b.SeqMask);                     // [B,E]
+        var shortTerm = din is not null
+            ? din.forward(query, keys, b.SeqMask)                                // [B,E]
+            : (keys * b.SeqMask.unsqueeze(2)).sum(1) / b.SeqMask.sum(1, keepdim: true).clamp_min(1);   // [B,E] masked mean
         var user = user_emb.forward(b.UserIdx);
         var longTerm = user_long_emb.forward(b.UserIdx);
         return torch.cat([item, user, cat, time, b.Counts, longTerm, shortTerm], 1).MoveToOuterDisposeScope();

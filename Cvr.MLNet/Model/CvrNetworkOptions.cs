@@ -54,6 +54,15 @@ public sealed class CvrNetworkOptions
     /// <summary>Give the user, item, category and long-term tables sparse gradients (for a sparse optimizer).</summary>
     public bool SparseEmbeddings { get; set; }
 
+    /// <summary>
+    /// DIN attention for the short-term-interest field (default true). Ablation: false replaces it by the
+    /// masked mean of the sequence's item + category keys (same 128 dims, so SE/PLE shapes are unchanged).
+    /// </summary>
+    public bool UseDin { get; set; } = true;
+
+    /// <summary>SE field reweighting (default true). Ablation: false passes the fields through (field weights = 1).</summary>
+    public bool UseSe { get; set; } = true;
+
     /// <summary>Number of tasks of the PLE body (fav/cart and buy).</summary>
     public const int Tasks = 2;
     /// <summary>Number of input fields seen by the SE block.</summary>
