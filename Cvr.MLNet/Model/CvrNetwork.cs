@@ -1,3 +1,4 @@
+using Cvr.MLNet.Model.Scoring;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -146,6 +147,24 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
         var bucket = (hoursAgo.clamp_min(0) + 1).log2().floor().to(ScalarType.Int64) + 1;
         bucket = bucket.clamp_max(_options.TimeGapBuckets - 1) * (mask > 0).to(ScalarType.Int64);
         return bucket.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// A frozen managed copy of the current weights for single-sample scoring without libtorch
+    /// (<see cref="CvrNetworkScorer"/>); later weight changes do not reach it.
+    /// </summary>
+    internal CvrNetworkScorer CreateScorer()
+    {
+        using var _ = no_grad();
+        var tables = new List<float[]>
+        {
+            DenseScorer.Floats(item_emb.weight!), DenseScorer.Floats(user_emb.weight!), DenseScorer.Floats(cat_emb.weight!),
+            DenseScorer.Floats(user_long_emb.weight!), DenseScorer.Floats(weekday_emb.weight!), DenseScorer.Floats(hour_emb.weight!),
+            DenseScorer.Floats(behavior_emb.weight!),
+        };
+        if (time_gap_emb is not null) tables.Add(DenseScorer.Floats(time_gap_emb.weight!));
+        return new CvrNetworkScorer(_options, [.. tables], DenseScorer.From(cat_to_item), din?.CreateScorer(), se?.CreateScorer(),
+            ple.Select(l => l.CreateScorer()).ToArray(), towers.Select(t => t.CreateScorer()).ToArray());
     }
 
     /// <summary>Writes the state dict (every parameter) to <paramref name="stream"/>, leaving it open.</summary>

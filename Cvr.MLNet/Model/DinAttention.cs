@@ -1,3 +1,4 @@
+using Cvr.MLNet.Model.Scoring;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -64,6 +65,14 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var q = query.unsqueeze(1).expand_as(keys);                             // [B,T,E]
         var x = cat([q, keys, q - keys, q * keys], -1);                         // [B,T,4E]
         return Pool(x, keys, mask, skipFirst: false).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A frozen managed copy for single-sample scoring (<see cref="DinScorer"/>).</summary>
+    internal DinScorer CreateScorer()
+    {
+        var first = hidden[0];
+        return new DinScorer((int)_dim, DenseScorer.Floats(first.weight!), DenseScorer.Floats(first.bias!), (int)first.weight!.shape[0],
+            hidden.Skip(1).Select(DenseScorer.From).ToArray(), DenseScorer.From(score));
     }
 
     private Tensor Pool(Tensor h, Tensor keys, Tensor mask, bool skipFirst)

@@ -1,3 +1,4 @@
+using Cvr.MLNet.Model.Scoring;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -80,6 +81,11 @@ public sealed class ExpertBank : Module<Tensor, Tensor>
             h = functional.silu(AddBmm(biases[l], h, weights[l]));                 // [K,B,out_l]
         return h.MoveToOuterDisposeScope();
     }
+
+    /// <summary>A frozen managed copy for single-sample scoring (<see cref="ExpertBankScorer"/>).</summary>
+    internal ExpertBankScorer CreateScorer() =>
+        new(Experts, InputDim, weights.Select(DenseScorer.Floats).ToArray(), biases.Select(DenseScorer.Floats).ToArray(),
+            weights.Select(w => (int)w.shape[2]).ToArray());
 
     // bias [K,out] + x [K,B,in] @ w [K,in,out]. TorchSharp 0.107 binds Tensor.baddbmm(batch2, mat) with
     // `this` as batch1 (and the static torch.baddbmm(input, ...) passes its first argument as batch1),

@@ -1,3 +1,4 @@
+using Cvr.MLNet.Model.Scoring;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,6 +26,9 @@ public sealed class FmTower : Module<Tensor, Tensor>
         linear = Linear(inputDim, 1);
         RegisterComponents();
     }
+
+    /// <summary>A frozen managed copy for single-sample scoring (<see cref="FmTowerScorer"/>).</summary>
+    internal FmTowerScorer CreateScorer() => new((int)_fields, DenseScorer.From(linear));
 
     /// <summary>x [B,D] → logit [B].</summary>
     public override Tensor forward(Tensor x)

@@ -1,3 +1,4 @@
+using Cvr.MLNet.Model.Scoring;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -60,6 +61,11 @@ public sealed class PleExtractionLayer : Module<Tensor[], Tensor, PleLayerOutput
         var e = experts.ForwardPerExpert(ExpertInput(taskInputs, sharedInput));
         return Mix(e, taskInputs, sharedInput).MoveToOuterDisposeScope();
     }
+
+    /// <summary>A frozen managed copy for single-sample scoring (<see cref="PleLayerScorer"/>).</summary>
+    internal PleLayerScorer CreateScorer() =>
+        new(_tasks, _specific, _shared, experts.CreateScorer(), task_gates.Select(DenseScorer.From).ToArray(),
+            shared_gate is null ? null : DenseScorer.From(shared_gate));
 
     private Tensor ExpertInput(Tensor[] taskInputs, Tensor sharedInput)
     {

@@ -1,3 +1,4 @@
+using Cvr.MLNet.Model.Scoring;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,6 +18,7 @@ public sealed class SqueezeExcitation : Module<Tensor, (Tensor Output, Tensor We
     // [D,F] averaging matrix and [F,D] 0/1 expansion matrix; rebuilt from the sizes, never saved.
     private readonly Tensor average;
     private readonly Tensor expand;
+    private readonly int[] _fieldDims;
 
     /// <summary>Creates the block for fields of the given widths and bottleneck <paramref name="reduction"/>.</summary>
     public SqueezeExcitation(IReadOnlyList<int> fieldDims, int reduction) : base(nameof(SqueezeExcitation))
@@ -25,6 +27,7 @@ public sealed class SqueezeExcitation : Module<Tensor, (Tensor Output, Tensor We
         for (int f = 0; f < fieldDims.Count; f++)
             if (fieldDims[f] < 1) throw new ArgumentOutOfRangeException(nameof(fieldDims), fieldDims[f], $"fieldDims[{f}] must be at least 1, got {fieldDims[f]}.");
         if (reduction < 1) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"reduction must be at least 1, got {reduction}.");
+        _fieldDims = [.. fieldDims];
         int n = fieldDims.Count, d = fieldDims.Sum();
         var avg = new float[d * n];
         var ones = new float[n * d];
@@ -43,6 +46,9 @@ public sealed class SqueezeExcitation : Module<Tensor, (Tensor Output, Tensor We
         register_buffer("expand", this.expand, persistent: false);
         RegisterComponents();
     }
+
+    /// <summary>A frozen managed copy for single-sample scoring (<see cref="SeScorer"/>).</summary>
+    internal SeScorer CreateScorer() => new(_fieldDims, DenseScorer.From(fc1), DenseScorer.From(fc2));
 
     /// <summary>x [B,D] (fields concatenated) → (x reweighted [B,D], field weights [B,F]).</summary>
     public override (Tensor Output, Tensor Weights) forward(Tensor x)

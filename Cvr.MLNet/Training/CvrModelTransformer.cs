@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cvr.MLNet.Model;
+using Cvr.MLNet.Model.Scoring;
 using Cvr.MLNet.Pipeline;
 using Cvr.MLNet.Training;
 using Cvr.MLNet.Transforms;
@@ -38,6 +39,8 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     private readonly InputColumn[] _inputs;
     // Set only on the internal copies that Transform returns: predictions computed in batches.
     private readonly Lazy<(float[] PFavCart, float[] PBuy)>? _batchScores;
+    // The managed single-row forward, copied from the network on the first per-row mapper (weights are frozen after Fit).
+    private readonly Lazy<CvrNetworkScorer> _scorer;
 
     internal CvrModelTransformer(IHostEnvironment env, CvrNetwork network, float threshold, IReadOnlyList<EpochRecord> history, int bestEpoch)
         : base(env, nameof(CvrModelTransformer))
@@ -47,7 +50,14 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         TrainingHistory = history;
         BestEpoch = bestEpoch;
         _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength)];
+        _scorer = new Lazy<CvrNetworkScorer>(network.CreateScorer, LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>
+    /// Per-row scoring (PredictionEngine) through the managed forward (<see cref="CvrNetworkScorer"/>)
+    /// rather than a batch-1 libtorch call; false restores the libtorch path (benchmarks measure the difference).
+    /// </summary>
+    internal static bool UseManagedScorer { get; set; } = true;
 
     /// <summary>The trained network (eval mode, CPU).</summary>
     public CvrNetwork Network { get; }
@@ -95,6 +105,16 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         int t = Network.Options.SequenceLength;
         var reader = new FeatureTable.RowReader(input, t);
         var table = FeatureTable.SingleRow(t);
+        if (UseManagedScorer)
+        {
+            var scorer = _scorer.Value;
+            return o =>
+            {
+                reader.Read(table, 0);
+                var (fav, buy) = CvrTrainingLoop.PredictOne(scorer, table, 0);
+                Fill(o, fav, buy);
+            };
+        }
         Network.eval(); // once per mapper: the per-row path does not walk the modules
         return o =>
         {

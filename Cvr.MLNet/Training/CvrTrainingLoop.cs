@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cvr.MLNet.Evaluation;
 using Cvr.MLNet.Model;
+using Cvr.MLNet.Model.Scoring;
 using Cvr.MLNet.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -167,6 +168,20 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         using var batch = table.MakeBatch([row], CPU);
         var output = net.forward(batch);
         return (output.PFavCart.item<float>(), output.PBuy.item<float>());
+    }
+
+    /// <summary>One row through the managed forward (no libtorch call, no allocation).</summary>
+    public static (float PFavCart, float PBuy) PredictOne(CvrNetworkScorer scorer, FeatureTable table, int row)
+    {
+        int t = table.T;
+        return scorer.Score(new CvrScoringRow
+        {
+            User = table.User[row], Item = table.Item[row], Category = table.Category[row],
+            Weekday = table.Weekday[row], Hour = table.Hour[row], SeqLength = table.SeqLen[row],
+            TimeDense = table.TimeDense.AsSpan(row * 3, 3), Counts = table.Counts.AsSpan(row * 28, 28),
+            SeqItems = table.SeqItems.AsSpan(row * t, t), SeqCategories = table.SeqCategories.AsSpan(row * t, t),
+            SeqBehaviors = table.SeqBehaviors.AsSpan(row * t, t), SeqHoursAgo = table.SeqHoursAgo.AsSpan(row * t, t),
+        });
     }
 
     private static Dictionary<string, Tensor> Snapshot(CvrNetwork net)

@@ -1,0 +1,56 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Cvr.MLNet.Model.Scoring;
+
+/// <summary>
+/// A frozen copy of one affine map y = W·x + b. Wide outputs (≥ 8) keep W transposed, row-major
+/// [in,out], for the register-blocked <see cref="ScoringKernels.MatVec"/>; narrow ones (gates, SE,
+/// scores) keep torch's [out,in] rows and take one dot product per output.
+/// </summary>
+internal sealed class DenseScorer
+{
+    private readonly float[] _w;
+    private readonly float[] _b;
+    private readonly bool _transposed;
+
+    /// <summary>Input width.</summary>
+    public int In { get; }
+    /// <summary>Output width.</summary>
+    public int Out { get; }
+
+    /// <summary>From a torch-layout weight [out,in] (row-major) and an optional bias [out].</summary>
+    public DenseScorer(float[] weightOutIn, float[]? bias, int inDim, int outDim)
+    {
+        In = inDim; Out = outDim;
+        _b = bias ?? [];
+        _transposed = outDim >= 8;
+        if (!_transposed) { _w = weightOutIn; return; }
+        _w = new float[weightOutIn.Length];
+        for (int o = 0; o < outDim; o++)
+            for (int i = 0; i < inDim; i++) _w[i * outDim + o] = weightOutIn[o * inDim + i];
+    }
+
+    /// <summary>Copies a <see cref="Linear"/>'s weight and bias.</summary>
+    public static DenseScorer From(Linear linear)
+    {
+        var w = linear.weight!;
+        return new DenseScorer(Floats(w), linear.bias is null ? null : Floats(linear.bias), (int)w.shape[1], (int)w.shape[0]);
+    }
+
+    /// <summary>The values of a CPU/GPU tensor as a fresh float array (row-major).</summary>
+    public static float[] Floats(Tensor t)
+    {
+        using var c = t.detach().cpu().contiguous();
+        return c.data<float>().ToArray();
+    }
+
+    /// <summary>y[Out] = W·x + b.</summary>
+    public void Forward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (_transposed) { ScoringKernels.MatVec(x, _w, _b, y, In, Out); return; }
+        var w = _w.AsSpan();
+        for (int o = 0; o < Out; o++)
+            y[o] = ScoringKernels.Dot(x[..In], w.Slice(o * In, In)) + (_b.Length > 0 ? _b[o] : 0f);
+    }
+}
