@@ -39,10 +39,11 @@ public sealed class CvrBenchmark
     /// </summary>
     public CvrBenchmarkResult Run(EventLog? events, CancellationToken ct = default)
     {
-        bool inferenceMode = CvrTrainingLoop.UseInferenceMode;
+        bool inferenceMode = CvrTrainingLoop.UseInferenceMode, managed = CvrModelTransformer.UseManagedScorer;
         CvrTrainingLoop.UseInferenceMode = _o.InferenceMode;
+        CvrModelTransformer.UseManagedScorer = _o.ManagedScorer;
         try { return RunParts(events, ct); }
-        finally { CvrTrainingLoop.UseInferenceMode = inferenceMode; }
+        finally { CvrTrainingLoop.UseInferenceMode = inferenceMode; CvrModelTransformer.UseManagedScorer = managed; }
     }
 
     private CvrBenchmarkResult RunParts(EventLog? events, CancellationToken ct)

@@ -32,6 +32,8 @@ public sealed class CvrBenchmarkOptions
     public bool SparseIdUpdates { get; set; } = true;
     /// <summary>Score under <c>torch.inference_mode()</c> (the library default) rather than <c>no_grad()</c>. Default true.</summary>
     public bool InferenceMode { get; set; } = true;
+    /// <summary>Score single requests with the managed forward (the library default) rather than a batch-1 libtorch call. Default true.</summary>
+    public bool ManagedScorer { get; set; } = true;
     /// <summary>Gradient clipping in the timed steps (0 = off, as the reference). Default 0.</summary>
     public double GradientClipNorm { get; set; }
     /// <summary>Run training throughput. Default true.</summary>
