@@ -11,7 +11,7 @@ namespace Cvr.MLNet.Training.Optim;
 /// sparse gradients). Dense parameters get the standard Adam update. Global-norm gradient clipping
 /// is computed over the coalesced gradients. The state (moments, step) is saved for checkpoints.
 /// </summary>
-public sealed class CvrAdam : IDisposable
+public sealed partial class CvrAdam : IDisposable
 {
     private readonly (string Name, Parameter P)[] _params;
     private readonly Tensor[] _m, _v;
@@ -29,8 +29,29 @@ public sealed class CvrAdam : IDisposable
     /// <summary>Steps taken.</summary>
     public long Step { get; private set; }
 
+    /// <summary>
+    /// Update with the fused single-pass kernels over raw CPU memory (<see cref="FusedAdamKernels"/>,
+    /// both cores) when every tensor allows it; false forces the op-by-op torch form (tests and benchmarks compare the two).
+    /// </summary>
+    internal static bool UseFusedUpdate { get; set; } = true;
+
+    /// <summary>Whether the last step took the fused path.</summary>
+    internal bool LastStepFused { get; private set; }
+
     /// <summary>Applies one update from the parameters' gradients; returns the global gradient norm before clipping.</summary>
     public double StepOnce(double clipNorm = 0)
+    {
+        if (UseFusedUpdate)
+        {
+            using var scope = NewDisposeScope();
+            if (FusedStep.TryPrepare(this, out var fused)) { LastStepFused = true; return fused.Run(clipNorm); }
+        }
+        LastStepFused = false;
+        return StepTorch(clipNorm);
+    }
+
+    // The op-by-op torch form: the reference for the fused path and the path for non-CPU or non-contiguous tensors.
+    private double StepTorch(double clipNorm)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
