@@ -59,7 +59,10 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     /// </summary>
     internal static bool UseManagedScorer { get; set; } = true;
 
-    /// <summary>The trained network (eval mode, CPU).</summary>
+    /// <summary>
+    /// The trained network (eval mode, CPU). The per-row (PredictionEngine) path scores from a managed copy
+    /// of its weights taken on first use: weights changed afterwards reach batched <c>Transform</c> only.
+    /// </summary>
     public CvrNetwork Network { get; }
     /// <summary>Decision threshold on PBuy for <c>PredictedLabel</c>.</summary>
     public float Threshold { get; }
