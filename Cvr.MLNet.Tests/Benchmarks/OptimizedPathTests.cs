@@ -129,4 +129,36 @@ public sealed class OptimizedPathTests
             Assert.AreEqual(batchBuy[i], p.PBuy, 1e-6, $"sample {i}");
         }
     }
+
+    [TestMethod]
+    public void PredictionEngine_ManagedScorer_EqualsLibtorchPerRowPath()
+    {
+        var ml = new MLContext(seed: 2);
+        var log = TestLogs.Random(users: 25, days: 6);
+        var samples = CvrSampleSet.Build(log);
+        var model = ml.Transforms.CvrFeatures(log, CvrPipelineTests.SmallVocab).Append(new CvrTrainer(CvrPipelineTests.SmallTrainer(epochs: 1)))
+            .Fit(samples.ToDataView());
+        var requests = Enumerable.Range(0, samples.Count).Where(i => i % Math.Max(1, samples.Count / 40) == 0)
+            .Select(i => new CvrRequest { UserId = samples.UserIds[i], ItemId = samples.ItemIds[i], CategoryId = samples.CategoryIds[i], Time = Cvr.MLNet.Data.TianchiTime.FromHour(samples.Hours[i]) })
+            .ToArray();
+        (float Fav, float Buy)[] Score(bool managed)
+        {
+            bool old = CvrModelTransformer.UseManagedScorer;
+            CvrModelTransformer.UseManagedScorer = managed;
+            try
+            {
+                using var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(model);
+                return [.. requests.Select(r => { var p = engine.Predict(r); return (p.PFavCart, p.PBuy); })];
+            }
+            finally { CvrModelTransformer.UseManagedScorer = old; }
+        }
+        var torchPath = Score(managed: false);
+        var managedPath = Score(managed: true);
+        Assert.IsTrue(requests.Length >= 20);
+        for (int i = 0; i < requests.Length; i++)
+        {
+            Assert.AreEqual(torchPath[i].Fav, managedPath[i].Fav, 1e-5, $"request {i} PFavCart");
+            Assert.AreEqual(torchPath[i].Buy, managedPath[i].Buy, 1e-5, $"request {i} PBuy");
+        }
+    }
 }

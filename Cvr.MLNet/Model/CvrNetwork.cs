@@ -150,6 +150,13 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
     }
 
     /// <summary>
+    /// <see cref="CreateScorer"/>, or null when a parameter is too large for one managed array (the
+    /// caller keeps the libtorch path).
+    /// </summary>
+    internal CvrNetworkScorer? TryCreateScorer() =>
+        parameters().Any(p => p.numel() > Array.MaxLength) ? null : CreateScorer();
+
+    /// <summary>
     /// A frozen managed copy of the current weights for single-sample scoring without libtorch
     /// (<see cref="CvrNetworkScorer"/>); later weight changes do not reach it.
     /// </summary>

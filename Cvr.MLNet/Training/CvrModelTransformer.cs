@@ -40,7 +40,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     // Set only on the internal copies that Transform returns: predictions computed in batches.
     private readonly Lazy<(float[] PFavCart, float[] PBuy)>? _batchScores;
     // The managed single-row forward, copied from the network on the first per-row mapper (weights are frozen after Fit).
-    private readonly Lazy<CvrNetworkScorer> _scorer;
+    private readonly Lazy<CvrNetworkScorer?> _scorer;
 
     internal CvrModelTransformer(IHostEnvironment env, CvrNetwork network, float threshold, IReadOnlyList<EpochRecord> history, int bestEpoch)
         : base(env, nameof(CvrModelTransformer))
@@ -50,7 +50,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         TrainingHistory = history;
         BestEpoch = bestEpoch;
         _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength)];
-        _scorer = new Lazy<CvrNetworkScorer>(network.CreateScorer, LazyThreadSafetyMode.ExecutionAndPublication);
+        _scorer = new Lazy<CvrNetworkScorer?>(network.TryCreateScorer, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>
@@ -108,9 +108,8 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         int t = Network.Options.SequenceLength;
         var reader = new FeatureTable.RowReader(input, t);
         var table = FeatureTable.SingleRow(t);
-        if (UseManagedScorer)
+        if (UseManagedScorer && _scorer.Value is { } scorer)
         {
-            var scorer = _scorer.Value;
             return o =>
             {
                 reader.Read(table, 0);
