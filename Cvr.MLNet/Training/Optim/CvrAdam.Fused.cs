@@ -95,12 +95,11 @@ public sealed partial class CvrAdam
                 order[start..j].Sort();
                 var sum = b.Sums.AsSpan(unique * dim, dim);
                 new ReadOnlySpan<float>(vals + (long)order[start] * dim, dim).CopyTo(sum);
-                for (int k = start + 1; k < j; k++)
+                fixed (float* s = sum)
                 {
-                    var row = new ReadOnlySpan<float>(vals + (long)order[k] * dim, dim);
-                    for (int d = 0; d < dim; d++) sum[d] += row[d];
+                    for (int k = start + 1; k < j; k++) FusedAdamKernels.AddTo(s, vals + (long)order[k] * dim, dim);
+                    sq += FusedAdamKernels.SumSquares(s, dim);
                 }
-                fixed (float* s = sum) sq += FusedAdamKernels.SumSquares(s, dim);
                 b.Rows[unique++] = (int)key;
             }
             return unique;

@@ -66,6 +66,15 @@ internal static unsafe class FusedAdamKernels
         return sq;
     }
 
+    /// <summary>dst[i] += src[i] over n floats.</summary>
+    public static void AddTo(float* dst, float* src, long n)
+    {
+        long i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) (Vector256.Load(dst + i) + Vector256.Load(src + i)).Store(dst + i);
+        for (; i < n; i++) dst[i] += src[i];
+    }
+
     /// <summary>Σ x² over n floats.</summary>
     public static double SumSquares(float* x, long n)
     {
