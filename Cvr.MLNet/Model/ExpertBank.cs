@@ -61,14 +61,7 @@ public sealed class ExpertBank : Module<Tensor, Tensor>
         var w0 = weights[0];
         var b0 = biases[0];
         long k = Experts, o = w0.shape[2];
-        if (x.dim() == 2 && x.shape[0] < SharedBmmMaxRows && !torch.is_grad_enabled())
-        {
-            // Inference on small batches: K GEMMs on the same (expanded, not copied) input beat one wide
-            // GEMM, whose flattened [in, K·out] weight is a 615×1536 copy on every call (measured −25 %
-            // at B = 256; at B = 4096 the one wide GEMM wins).
-            h = functional.silu(AddBmm(b0, x.unsqueeze(0).expand(k, x.shape[0], InputDim), w0));
-        }
-        else if (x.dim() == 2)
+        if (x.dim() == 2)
         {
             // Shared input: one GEMM [B,in] × [in, K·out], then view as [K,B,out].
             var wFlat = w0.permute(1, 0, 2).reshape(InputDim, k * o);
@@ -93,9 +86,6 @@ public sealed class ExpertBank : Module<Tensor, Tensor>
     internal ExpertBankScorer CreateScorer() =>
         new(Experts, InputDim, weights.Select(DenseScorer.Floats).ToArray(), biases.Select(DenseScorer.Floats).ToArray(),
             weights.Select(w => (int)w.shape[2]).ToArray());
-
-    /// <summary>Largest batch for which inference runs the shared-input layer as K expanded GEMMs.</summary>
-    internal static long SharedBmmMaxRows { get; set; } = 1024;
 
     // bias [K,out] + x [K,B,in] @ w [K,in,out]. TorchSharp 0.107 binds Tensor.baddbmm(batch2, mat) with
     // `this` as batch1 (and the static torch.baddbmm(input, ...) passes its first argument as batch1),
