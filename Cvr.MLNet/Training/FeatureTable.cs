@@ -67,6 +67,19 @@ internal sealed class FeatureTable
         if (buyColumn is not null) SchemaChecks.Require(view.Schema, buyColumn, BooleanDataViewType.Instance, "buy label");
         if (weightColumn is not null) SchemaChecks.Require(view.Schema, weightColumn, NumberDataViewType.Single, "example weight");
 
+        // Our own feature chain over column arrays (the trainer's usual input): fill columns in parallel.
+        if (ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn) is { } columnar)
+        {
+            var filled = Create(columnar.Count, t);
+            columnar.Fill(filled, ct);
+            return filled;
+        }
+        return ReadRows(view, t, favCartColumn, buyColumn, weightColumn, ct);
+    }
+
+    /// <summary>The general path: one cursor over the view, row by row (any <see cref="IDataView"/>).</summary>
+    internal static FeatureTable ReadRows(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default)
+    {
         var table = new FeatureTable(t);
         int cap = (int)Math.Min(view.GetRowCount() ?? 1024, int.MaxValue - 1);
         table.Resize(Math.Max(cap, 16));
