@@ -37,6 +37,8 @@ public sealed class ColumnarFeatureReaderTests
         Same(expected.User, actual.User, "User"); Same(expected.Item, actual.Item, "Item"); Same(expected.Category, actual.Category, "Category");
         Same(expected.Weekday, actual.Weekday, "Weekday"); Same(expected.Hour, actual.Hour, "Hour"); Same(expected.SeqLen, actual.SeqLen, "SeqLen");
         Same(expected.TimeDense, actual.TimeDense, "TimeDense"); Same(expected.Counts, actual.Counts, "Counts");
+        Assert.AreEqual(expected.RawCountMode, actual.RawCountMode);
+        Same(expected.RawCounts, actual.RawCounts, "RawCounts");
         Same(expected.SeqItems, actual.SeqItems, "SeqItems"); Same(expected.SeqCategories, actual.SeqCategories, "SeqCategories");
         Same(expected.SeqBehaviors, actual.SeqBehaviors, "SeqBehaviors"); Same(expected.SeqHoursAgo, actual.SeqHoursAgo, "SeqHoursAgo");
         Same(expected.FavCart, actual.FavCart, "FavCart"); Same(expected.Buy, actual.Buy, "Buy"); Same(expected.Weight, actual.Weight, "Weight");

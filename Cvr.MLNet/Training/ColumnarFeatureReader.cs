@@ -39,6 +39,7 @@ internal sealed class ColumnarFeatureReader
     private readonly bool[]? _favCart, _buy;
     private readonly float[]? _weight;
     private readonly string? _weightColumn;
+    private volatile bool _countsNotRaw;
 
     private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
         IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn)
@@ -119,7 +120,10 @@ internal sealed class ColumnarFeatureReader
         return new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn);
     }
 
-    /// <summary>Fills every row of <paramref name="table"/> (sized to <see cref="Count"/> rows), in parallel over row ranges.</summary>
+    /// <summary>
+    /// Fills every row of <paramref name="table"/> (sized to <see cref="Count"/> rows, raw count form), in parallel
+    /// over row ranges.
+    /// </summary>
     public void Fill(FeatureTable table, CancellationToken ct = default)
     {
         if (_weight is not null)
@@ -144,12 +148,23 @@ internal sealed class ColumnarFeatureReader
             // Same exception as the cursor path would surface (e.g. a loaded model's store asked for historical times).
             ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
+        if (_countsNotRaw)
+        {
+            // Some count does not fit 16 bits: redo the counts column as log1p floats (rare; sequential).
+            table.UseFloatCounts();
+            var counts = new float[BehaviorFeatures.CountLength];
+            for (int r = 0; r < _count; r++)
+            {
+                _counts.Fill(_countUsers[r], Hour(_countHours[r]), counts);
+                table.StoreCounts(r, counts);
+            }
+        }
     }
 
     /// <summary>Per-worker buffers: raw sequence ids and counts before mapping.</summary>
     private sealed class Scratch(int t)
     {
-        public readonly int[] Items = new int[t], Categories = new int[t];
+        public readonly int[] Items = new int[t], Categories = new int[t], Behaviors = new int[t];
         public readonly float[] Counts = new float[BehaviorFeatures.CountLength];
     }
 
@@ -172,13 +187,12 @@ internal sealed class ColumnarFeatureReader
             else // the cursor path hands the transforms a DateTime and converts back; do the same round trip
                 _time.Fill(Hour(_timeHours[r]), tb.Weekday.AsSpan(r, 1), td.Slice(r * 3, 1), tb.Hour.AsSpan(r, 1), td.Slice(r * 3 + 1, 1), td.Slice(r * 3 + 2, 1));
 
-            var cs = tb.Counts.AsSpan(r * c, c);
             if (again && _countUsers[r] == _countUsers[r - 1] && _countHours[r] == _countHours[r - 1])
-                tb.Counts.AsSpan((r - 1) * c, c).CopyTo(cs);
+                tb.RawCounts.AsSpan((r - 1) * c, c).CopyTo(tb.RawCounts.AsSpan(r * c, c));
             else
             {
                 _counts.Fill(_countUsers[r], Hour(_countHours[r]), s.Counts);
-                for (int k = 0; k < c; k++) cs[k] = MathF.Log(1f + Math.Max(0f, s.Counts[k]));
+                if (!tb.TryStoreRawCounts(r, s.Counts)) _countsNotRaw = true;
             }
 
             var si = tb.SeqItems.AsSpan(r * t, t); var sc = tb.SeqCategories.AsSpan(r * t, t);
@@ -192,8 +206,10 @@ internal sealed class ColumnarFeatureReader
             }
             else
             {
-                int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, seqBeh.Slice(r * t, t), seqHours.Slice(r * t, t));
+                int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, seqHours.Slice(r * t, t));
                 tb.SeqLen[r] = len;
+                var sb = seqBeh.Slice(r * t, t);
+                for (int p = 0; p < t; p++) sb[p] = FeatureTable.Behavior(s.Behaviors[p], r);
                 si.Clear(); sc.Clear();
                 int m = Math.Min(len, t);
                 for (int p = 0; p < m; p++) { si[p] = items.IndexOf(s.Items[p]); sc[p] = cats.IndexOf(s.Categories[p]); }
