@@ -40,6 +40,10 @@ internal sealed class ColumnarFeatureReader
     private readonly float[]? _weight;
     private readonly string? _weightColumn;
     private volatile bool _countsNotRaw;
+    // Item index of each history event, computed on first use (0 = not yet: indices start at 1). Sequences
+    // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
+    // a sequential read. Races are benign: every writer stores the same value.
+    private int[]? _itemIndexOfEvent;
 
     private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
         IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn)
@@ -134,6 +138,7 @@ internal sealed class ColumnarFeatureReader
                     throw new InvalidDataException($"Column '{_weightColumn}' (example weight): row {r} has weight {f}; weights must be finite and non-negative.");
             }
         int chunks = (_count + ChunkRows - 1) / ChunkRows;
+        if (_sequence.Store.History is { } history) _itemIndexOfEvent = new int[history.EventCount];
         try
         {
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, () => new Scratch(_t), (c, _, scratch) =>
@@ -204,7 +209,7 @@ internal sealed class ColumnarFeatureReader
                 tb.SeqItems.AsSpan((r - 1) * t, t).CopyTo(si);
                 tb.SeqCategories.AsSpan((r - 1) * t, t).CopyTo(sc);
             }
-            else
+            else if (!TryFillFromHistory(tb, r, si, sc, seqBeh.Slice(r * t, t), seqHours.Slice(r * t, t)))
             {
                 int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, seqHours.Slice(r * t, t));
                 tb.SeqLen[r] = len;
@@ -223,6 +228,36 @@ internal sealed class ColumnarFeatureReader
             if (_buy is not null) tb.Buy[r] = _buy[r];
             tb.Weight[r] = _weight is null ? 1f : _weight[r];
         }
+    }
+
+    /// <summary>
+    /// The sequence of row <paramref name="r"/> straight from the full history, when the store would read it
+    /// (a time inside the fitted log): <see cref="BehaviorFeatures.FillSequence"/> then the vocabulary's
+    /// mapping, with memoised item indices. False for the store's other cases (live state, no history).
+    /// </summary>
+    private bool TryFillFromHistory(FeatureTable tb, int r, Span<int> si, Span<int> sc, Span<byte> sb, Span<float> hoursAgo)
+    {
+        var store = _sequence.Store;
+        int hour = Hour(_seqHours[r]);
+        if (_itemIndexOfEvent is not { } memo || store.History is not { } history || hour > store.FittedLastHour) return false;
+        si.Clear(); sc.Clear(); sb.Clear(); hoursAgo.Clear();
+        int u = history.IndexOf(_seqUsers[r]);
+        if (u < 0) { tb.SeqLen[r] = 0; return true; }
+        var ev = history.EventsOf(u);
+        int end = ev.CountBefore(hour), len = Math.Min(si.Length, end), start = history.Offsets[u];
+        var items = _vocabulary.Items; var cats = _vocabulary.Categories;
+        for (int p = 0; p < len; p++)
+        {
+            int e = end - 1 - p, g = start + e;
+            int item = memo[g];
+            if (item == 0) memo[g] = item = items.IndexOf(ev.Items[e]);
+            si[p] = item;
+            sc[p] = cats.IndexOf(ev.Categories[e]);
+            sb[p] = ev.Behaviors[e];
+            hoursAgo[p] = hour - ev.Hours[e];
+        }
+        tb.SeqLen[r] = len;
+        return true;
     }
 
     private static int Hour(int hourIndex) => TianchiTime.ToHour(TianchiTime.FromHour(hourIndex));
