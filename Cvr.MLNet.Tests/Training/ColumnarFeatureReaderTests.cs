@@ -16,7 +16,7 @@ public sealed class ColumnarFeatureReaderTests
     private static EventLog? _generated;
 
     /// <summary>A small generated log (duplicates, orphan favorites, skewed items: the real process).</summary>
-    private static EventLog Generated()
+    internal static EventLog Generated()
     {
         if (_generated is not null) return _generated;
         var dir = Path.Combine(Path.GetTempPath(), $"cvr-columnar-{Guid.NewGuid():N}");

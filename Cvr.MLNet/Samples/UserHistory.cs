@@ -83,48 +83,61 @@ public sealed class UserHistory
         for (int r = 0; r < n; r++) perm[fill[rowUser[r]]++] = r;
 
         // Per user: sort by key = (hour - firstHour) << 35 | behavior << 32 | (uint)item, drop equal keys.
-        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var catsSrc = log.CategoryIdSpan; var behSrc = log.BehaviorSpan;
+        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var behSrc = log.BehaviorSpan;
         var keys = new long[n];
         for (int i = 0; i < n; i++)
         {
             int r = perm[i];
             keys[i] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
         }
-        var offsets = new int[userIds.Length + 1];
-        var hours = new int[n]; var items = new int[n]; var cats = new int[n]; var behs = new byte[n];
-        var dayOffsets = new int[userIds.Length + 1];
-        var days = new List<int>(userIds.Length * 8);
-        var dayCounts = new List<int>(userIds.Length * 32);
-        int w = 0;
-        for (int u = 0; u < userIds.Length; u++)
+        // Users are independent: sort and de-duplicate each segment in parallel, then size the outputs
+        // from the per-user counts and fill them in parallel (same result as one user after another).
+        int userCount = userIds.Length;
+        int[] hoursArr = log.Hours, itemsArr = log.ItemIds, catsArr = log.CategoryIds;
+        byte[] behArr = log.Behaviors;
+        var distinctEvents = new int[userCount + 1];
+        var distinctDays = new int[userCount + 1];
+        Parallel.For(0, userCount, u =>
         {
             int s = counts[u], e = counts[u + 1];
             Array.Sort(keys, perm, s, e - s);
-            offsets[u] = w;
+            int events = 0, dayCount = 0, curDay = int.MinValue;
             long prev = -1;
-            int curDay = int.MinValue;
             for (int i = s; i < e; i++)
             {
                 if (keys[i] == prev) continue; // exact duplicate (same hour, behavior, item)
                 prev = keys[i];
-                int r = perm[i];
-                hours[w] = hoursSrc[r]; items[w] = itemsSrc[r]; cats[w] = catsSrc[r]; behs[w] = behSrc[r];
-                int day = TianchiTime.DayOf(hours[w]);
-                if (day != curDay)
-                {
-                    curDay = day;
-                    days.Add(day);
-                    dayCounts.Add(0); dayCounts.Add(0); dayCounts.Add(0); dayCounts.Add(0);
-                }
-                dayCounts[dayCounts.Count - 4 + behs[w] - 1]++;
-                w++;
+                events++;
+                int day = TianchiTime.DayOf(hoursArr[perm[i]]);
+                if (day != curDay) { curDay = day; dayCount++; }
             }
-            dayOffsets[u + 1] = days.Count;
-        }
-        offsets[userIds.Length] = w;
-        Array.Resize(ref hours, w); Array.Resize(ref items, w); Array.Resize(ref cats, w); Array.Resize(ref behs, w);
-        return new UserHistory(userIds, userIndex, offsets, hours, items, cats, behs, dayOffsets, days.ToArray(),
-            dayCounts.ToArray(), firstHour, lastHour, n);
+            distinctEvents[u + 1] = events; distinctDays[u + 1] = dayCount;
+        });
+        for (int u = 0; u < userCount; u++) { distinctEvents[u + 1] += distinctEvents[u]; distinctDays[u + 1] += distinctDays[u]; }
+        var offsets = distinctEvents;
+        var dayOffsets = distinctDays;
+        int w = offsets[userCount];
+        var hours = new int[w]; var items = new int[w]; var cats = new int[w]; var behs = new byte[w];
+        var days = new int[dayOffsets[userCount]];
+        var dayCounts = new int[days.Length * 4];
+        Parallel.For(0, userCount, u =>
+        {
+            int s = counts[u], e = counts[u + 1], o = offsets[u], d = dayOffsets[u] - 1;
+            long prev = -1;
+            int curDay = int.MinValue;
+            for (int i = s; i < e; i++)
+            {
+                if (keys[i] == prev) continue;
+                prev = keys[i];
+                int r = perm[i];
+                hours[o] = hoursArr[r]; items[o] = itemsArr[r]; cats[o] = catsArr[r]; behs[o] = behArr[r];
+                int day = TianchiTime.DayOf(hours[o]);
+                if (day != curDay) { curDay = day; d++; days[d] = day; }
+                dayCounts[d * 4 + behs[o] - 1]++;
+                o++;
+            }
+        });
+        return new UserHistory(userIds, userIndex, offsets, hours, items, cats, behs, dayOffsets, days, dayCounts, firstHour, lastHour, n);
     }
 }
 
