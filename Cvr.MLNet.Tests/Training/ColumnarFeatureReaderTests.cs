@@ -39,6 +39,8 @@ public sealed class ColumnarFeatureReaderTests
         Same(expected.TimeDense, actual.TimeDense, "TimeDense"); Same(expected.Counts, actual.Counts, "Counts");
         Assert.AreEqual(expected.RawCountMode, actual.RawCountMode);
         Same(expected.RawCounts, actual.RawCounts, "RawCounts");
+        Assert.AreEqual(expected.RawHoursAgoMode, actual.RawHoursAgoMode);
+        Same(expected.RawHoursAgo, actual.RawHoursAgo, "RawHoursAgo");
         Same(expected.SeqItems, actual.SeqItems, "SeqItems"); Same(expected.SeqCategories, actual.SeqCategories, "SeqCategories");
         Same(expected.SeqBehaviors, actual.SeqBehaviors, "SeqBehaviors"); Same(expected.SeqHoursAgo, actual.SeqHoursAgo, "SeqHoursAgo");
         Same(expected.FavCart, actual.FavCart, "FavCart"); Same(expected.Buy, actual.Buy, "Buy"); Same(expected.Weight, actual.Weight, "Weight");
@@ -113,6 +115,32 @@ public sealed class ColumnarFeatureReaderTests
             StringAssert.Contains(rowError.Message, "lies inside the fitted log");
         }
         finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void ValuesBeyond16BitsSwitchTheFastPathToFloatsLikeTheCursorPath()
+    {
+        // User 1: 65,536 distinct clicks on one day (a count past 16 bits), then a click the next day.
+        // User 2: an event 70,000 hours (8 years) before a click (an hours-ago past 16 bits).
+        var b = new EventLogBuilder();
+        int day0 = TianchiTime.Parse("2014-12-01 00");
+        for (int i = 0; i < 65_536; i++) b.Add(1, 10_000 + i / 24, BehaviorType.Click, "", 5, day0 + i % 24);
+        b.Add(1, 7, BehaviorType.Click, "", 5, day0 + 30);
+        b.Add(2, 8, BehaviorType.Cart, "", 6, day0 + 30 - 70_000);
+        b.Add(2, 9, BehaviorType.Click, "", 6, day0 + 30);
+        b.Add(3, 9, BehaviorType.Click, "", 6, day0 + 31);
+        b.Add(3, 9, BehaviorType.Click, "", 6, day0 + 80);
+        var log = b.Build();
+        var ml = new MLContext(1);
+        var samples = CvrSampleSet.Build(log, new CvrSampleOptions { HorizonHours = 1 });
+        var view = samples.ToDataView();
+        var x = ml.Transforms.CvrFeatures(log, new IdVocabularyOptions { SequenceLength = 3 }).Fit(view).Transform(view);
+        var fast = Fast(x);
+        Assert.IsFalse(fast.RawCountMode);
+        Assert.IsFalse(fast.RawHoursAgoMode);
+        AssertSame(Rows(x), fast);
+        Assert.IsTrue(fast.Counts.Any(c => c == MathF.Log(1f + 65_536f)));
+        Assert.IsTrue(fast.SeqHoursAgo.Any(h => h == 70_000f));
     }
 
     [TestMethod]

@@ -20,7 +20,7 @@ public sealed class FeatureTableStorageTests
     public void RawCountsBatchBitIdenticallyToLog1pFloats()
     {
         var rng = new Random(4);
-        var raw = FeatureTable.Create(50, 3, rawCounts: true);
+        var raw = FeatureTable.Create(50, 3, compact: true);
         var floats = FeatureTable.Create(50, 3);
         for (int r = 0; r < 50; r++)
         {
@@ -46,7 +46,7 @@ public sealed class FeatureTableStorageTests
     public void CountsThatAreNotRaw16BitCountsSwitchTheTableToFloats(float odd)
     {
         var rng = new Random(5);
-        var table = FeatureTable.Create(4, 2, rawCounts: true);
+        var table = FeatureTable.Create(4, 2, compact: true);
         var reference = FeatureTable.Create(4, 2);
         for (int r = 0; r < 4; r++)
         {
@@ -60,6 +60,38 @@ public sealed class FeatureTableStorageTests
         var a = BatchCounts(reference); var b = BatchCounts(table);
         Assert.AreEqual(a.Length, b.Length);
         for (int i = 0; i < a.Length; i++) Assert.AreEqual(BitConverter.SingleToInt32Bits(a[i]), BitConverter.SingleToInt32Bits(b[i]), $"value {i}");
+    }
+
+    private static float[] BatchHoursAgo(FeatureTable table)
+    {
+        using var batch = table.MakeBatch(Enumerable.Range(0, table.Count).ToArray(), CPU);
+        return batch.SeqHoursAgo.data<float>().ToArray();
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void WholeHoursAgoBatchExactlyAndOtherValuesSwitchToFloats(bool odd)
+    {
+        var rng = new Random(6);
+        var compact = FeatureTable.Create(30, 5, compact: true);
+        var floats = FeatureTable.Create(30, 5);
+        for (int i = 0; i < 30 * 5; i++)
+        {
+            float v = i % 7 == 0 ? 0f : i == 11 ? 65_535f : rng.Next(1, 800);
+            if (odd && i == 77) v = -0f;
+            if (odd && i == 78) v = 2.5f;
+            compact.StoreHoursAgo(i, v);
+            floats.StoreHoursAgo(i, v);
+            Assert.AreEqual(!odd || i < 77, compact.RawHoursAgoMode, $"value {i}");
+        }
+        Assert.IsFalse(floats.RawHoursAgoMode);
+        Assert.AreEqual(odd ? 0 : 150, compact.RawHoursAgo.Length);
+        var a = BatchHoursAgo(floats); var b = BatchHoursAgo(compact);
+        for (int i = 0; i < a.Length; i++) Assert.AreEqual(BitConverter.SingleToInt32Bits(a[i]), BitConverter.SingleToInt32Bits(b[i]), $"value {i}");
+        Assert.IsFalse(FeatureTable.IsWholeHours(float.NaN));
+        Assert.IsFalse(FeatureTable.IsWholeHours(65_536f));
+        Assert.IsFalse(FeatureTable.IsWholeHours(-1f));
     }
 
     [TestMethod]

@@ -39,7 +39,7 @@ internal sealed class ColumnarFeatureReader
     private readonly bool[]? _favCart, _buy;
     private readonly float[]? _weight;
     private readonly string? _weightColumn;
-    private volatile bool _countsNotRaw;
+    private volatile bool _countsNotRaw, _hoursNotRaw;
     // Item index of each history event, computed on first use (0 = not yet: indices start at 1). Sequences
     // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
     // a sequential read. Races are benign: every writer stores the same value.
@@ -153,6 +153,14 @@ internal sealed class ColumnarFeatureReader
             // Same exception as the cursor path would surface (e.g. a loaded model's store asked for historical times).
             ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
+        if (_hoursNotRaw)
+        {
+            // Some hours-ago value does not fit 16 bits: redo the column as floats (rare; sequential).
+            table.UseFloatHoursAgo();
+            var scratch = new Scratch(_t);
+            for (int r = 0; r < _count; r++)
+                _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), scratch.Items, scratch.Categories, scratch.Behaviors, table.SeqHoursAgo.AsSpan(r * _t, _t));
+        }
         if (_countsNotRaw)
         {
             // Some count does not fit 16 bits: redo the counts column as log1p floats (rare; sequential).
@@ -170,14 +178,14 @@ internal sealed class ColumnarFeatureReader
     private sealed class Scratch(int t)
     {
         public readonly int[] Items = new int[t], Categories = new int[t], Behaviors = new int[t];
-        public readonly float[] Counts = new float[BehaviorFeatures.CountLength];
+        public readonly float[] Counts = new float[BehaviorFeatures.CountLength], HoursAgo = new float[t];
     }
 
     private void FillRange(FeatureTable tb, int from, int to, Scratch s)
     {
         int t = _t;
         var users = _vocabulary.Users; var items = _vocabulary.Items; var cats = _vocabulary.Categories;
-        var td = tb.TimeDense.AsSpan(); var seqBeh = tb.SeqBehaviors.AsSpan(); var seqHours = tb.SeqHoursAgo.AsSpan();
+        var td = tb.TimeDense.AsSpan(); var seqBeh = tb.SeqBehaviors.AsSpan(); var seqHours = tb.RawHoursAgo.AsSpan();
         const int c = BehaviorFeatures.CountLength;
         for (int r = from; r < to; r++)
         {
@@ -211,10 +219,15 @@ internal sealed class ColumnarFeatureReader
             }
             else if (!TryFillFromHistory(tb, r, si, sc, seqBeh.Slice(r * t, t), seqHours.Slice(r * t, t)))
             {
-                int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, seqHours.Slice(r * t, t));
+                int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, s.HoursAgo);
                 tb.SeqLen[r] = len;
-                var sb = seqBeh.Slice(r * t, t);
-                for (int p = 0; p < t; p++) sb[p] = FeatureTable.Behavior(s.Behaviors[p], r);
+                var sb = seqBeh.Slice(r * t, t); var sh = seqHours.Slice(r * t, t);
+                for (int p = 0; p < t; p++)
+                {
+                    sb[p] = FeatureTable.Behavior(s.Behaviors[p], r);
+                    if (FeatureTable.IsWholeHours(s.HoursAgo[p])) sh[p] = (ushort)s.HoursAgo[p];
+                    else _hoursNotRaw = true;
+                }
                 si.Clear(); sc.Clear();
                 int m = Math.Min(len, t);
                 for (int p = 0; p < m; p++) { si[p] = items.IndexOf(s.Items[p]); sc[p] = cats.IndexOf(s.Categories[p]); }
@@ -235,7 +248,7 @@ internal sealed class ColumnarFeatureReader
     /// (a time inside the fitted log): <see cref="BehaviorFeatures.FillSequence"/> then the vocabulary's
     /// mapping, with memoised item indices. False for the store's other cases (live state, no history).
     /// </summary>
-    private bool TryFillFromHistory(FeatureTable tb, int r, Span<int> si, Span<int> sc, Span<byte> sb, Span<float> hoursAgo)
+    private bool TryFillFromHistory(FeatureTable tb, int r, Span<int> si, Span<int> sc, Span<byte> sb, Span<ushort> hoursAgo)
     {
         var store = _sequence.Store;
         int hour = Hour(_seqHours[r]);
@@ -254,7 +267,9 @@ internal sealed class ColumnarFeatureReader
             si[p] = item;
             sc[p] = cats.IndexOf(ev.Categories[e]);
             sb[p] = ev.Behaviors[e];
-            hoursAgo[p] = hour - ev.Hours[e];
+            float ago = hour - ev.Hours[e];
+            if (FeatureTable.IsWholeHours(ago)) hoursAgo[p] = (ushort)ago;
+            else _hoursNotRaw = true;
         }
         tb.SeqLen[r] = len;
         return true;

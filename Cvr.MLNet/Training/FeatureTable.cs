@@ -13,8 +13,9 @@ namespace Cvr.MLNet.Training;
 /// mini-batch tensors. Compact where it is exact: behaviors are bytes, and tables read from a view keep
 /// the behavior counts as raw 16-bit counts (<see cref="RawCounts"/>), turned into the log1p floats the
 /// network reads only per batch — with the very expression the float form uses, so batches are identical.
-/// A view with counts that are not whole numbers in 0..65535 switches the table to log1p floats
-/// (<see cref="Counts"/>). At T = 20 a row is 358 bytes instead of 474.
+/// Hours-ago are whole hours in 16 bits (<see cref="RawHoursAgo"/>) and become floats per batch (exactly).
+/// A view with counts or hours-ago that are not whole numbers in 0..65535 switches that column to floats
+/// (<see cref="Counts"/>, <see cref="SeqHoursAgo"/>). At T = 20 a row is 318 bytes instead of 474.
 /// </summary>
 internal sealed class FeatureTable
 {
@@ -26,12 +27,16 @@ internal sealed class FeatureTable
     public ushort[] RawCounts = [];  // N × 28, raw counts (when RawCountMode)
     public int[] SeqItems = [], SeqCategories = []; // N × T
     public byte[] SeqBehaviors = []; // N × T, 0 = padding, 1..4
-    public float[] SeqHoursAgo = []; // N × T
+    public float[] SeqHoursAgo = []; // N × T (when not RawHoursAgoMode)
+    public ushort[] RawHoursAgo = []; // N × T, whole hours (when RawHoursAgoMode)
     public bool[] FavCart = [], Buy = [];
     public float[] Weight = [];
 
     /// <summary>True while counts are kept raw in <see cref="RawCounts"/>; false once they are log1p floats in <see cref="Counts"/>.</summary>
     public bool RawCountMode { get; private set; }
+
+    /// <summary>True while hours-ago are kept as whole hours in <see cref="RawHoursAgo"/>; false once they are floats in <see cref="SeqHoursAgo"/>.</summary>
+    public bool RawHoursAgoMode { get; private set; }
 
     /// <summary>Behavior counts per row.</summary>
     public const int CountLength = 28;
@@ -49,10 +54,10 @@ internal sealed class FeatureTable
     /// <summary>The network's form of a count: log(1 + max(0, c)).</summary>
     private static float LogCount(float c) => MathF.Log(1f + Math.Max(0f, c));
 
-    private FeatureTable(int t, bool rawCounts)
+    private FeatureTable(int t, bool compact)
     {
         T = t;
-        RawCountMode = rawCounts;
+        RawCountMode = RawHoursAgoMode = compact;
     }
 
     /// <summary>The feature columns the trainer reads, with their expected types.</summary>
@@ -99,7 +104,7 @@ internal sealed class FeatureTable
         // Our own feature chain over column arrays (the trainer's usual input): fill columns in parallel.
         if (ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn) is { } columnar)
         {
-            var filled = Create(columnar.Count, t, rawCounts: true);
+            var filled = Create(columnar.Count, t, compact: true);
             columnar.Fill(filled, ct);
             return filled;
         }
@@ -109,7 +114,7 @@ internal sealed class FeatureTable
     /// <summary>The general path: one cursor over the view, row by row (any <see cref="IDataView"/>).</summary>
     internal static FeatureTable ReadRows(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default)
     {
-        var table = new FeatureTable(t, rawCounts: true);
+        var table = new FeatureTable(t, compact: true);
         int cap = (int)Math.Min(view.GetRowCount() ?? 1024, int.MaxValue - 1);
         table.Resize(Math.Max(cap, 16));
         var s = view.Schema;
@@ -132,11 +137,11 @@ internal sealed class FeatureTable
 
     /// <summary>
     /// An empty (zeroed) table of <paramref name="count"/> rows, filled by the caller (benchmarks, tests); counts
-    /// as log1p floats in <see cref="Counts"/> unless <paramref name="rawCounts"/>.
+    /// and hours-ago as floats (<see cref="Counts"/>, <see cref="SeqHoursAgo"/>) unless <paramref name="compact"/>.
     /// </summary>
-    internal static FeatureTable Create(int count, int t, bool rawCounts = false)
+    internal static FeatureTable Create(int count, int t, bool compact = false)
     {
-        var table = new FeatureTable(t, rawCounts);
+        var table = new FeatureTable(t, compact);
         table.Resize(count);
         table.Count = count;
         return table;
@@ -145,7 +150,7 @@ internal sealed class FeatureTable
     /// <summary>A one-row table for per-request scoring.</summary>
     public static FeatureTable SingleRow(int t)
     {
-        var table = new FeatureTable(t, rawCounts: true);
+        var table = new FeatureTable(t, compact: true);
         table.Resize(1);
         table.Count = 1;
         return table;
@@ -199,7 +204,7 @@ internal sealed class FeatureTable
             {
                 table.SeqItems[n * t + p] = _siBuf.GetItemOrDefault(p); table.SeqCategories[n * t + p] = _scBuf.GetItemOrDefault(p);
                 table.SeqBehaviors[n * t + p] = Behavior(_sbBuf.GetItemOrDefault(p), _rowsRead);
-                table.SeqHoursAgo[n * t + p] = _hoursBuf.GetItemOrDefault(p);
+                table.StoreHoursAgo(n * t + p, _hoursBuf.GetItemOrDefault(p));
             }
             if (_fav is not null) { _fav(ref b); table.FavCart[n] = b; }
             if (_buy is not null) { _buy(ref b); table.Buy[n] = b; }
@@ -255,6 +260,35 @@ internal sealed class FeatureTable
         RawCountMode = false;
     }
 
+    /// <summary>Stores one hours-ago value (index row × T + position) as read from a view.</summary>
+    internal void StoreHoursAgo(int index, float hours)
+    {
+        if (RawHoursAgoMode)
+        {
+            if (IsWholeHours(hours)) { RawHoursAgo[index] = (ushort)hours; return; }
+            UseFloatHoursAgo();
+        }
+        SeqHoursAgo[index] = hours;
+    }
+
+    /// <summary>True when <paramref name="hours"/> round-trips through 16 bits exactly (not −0, not NaN).</summary>
+    internal static bool IsWholeHours(float hours) =>
+        hours >= 0 && hours <= ushort.MaxValue && hours == MathF.Floor(hours) && BitConverter.SingleToInt32Bits(hours) >= 0;
+
+    /// <summary>Converts the stored whole hours to floats; later values are stored as floats.</summary>
+    internal void UseFloatHoursAgo()
+    {
+        if (!RawHoursAgoMode) return;
+        var f = new float[RawHoursAgo.Length];
+        for (int i = 0; i < f.Length; i++) f[i] = RawHoursAgo[i];
+        SeqHoursAgo = f;
+        RawHoursAgo = [];
+        RawHoursAgoMode = false;
+    }
+
+    /// <summary>Hours-ago value <paramref name="index"/> (row × T + position) as the network reads it.</summary>
+    public float HoursAgoAt(int index) => RawHoursAgoMode ? RawHoursAgo[index] : SeqHoursAgo[index];
+
     /// <summary>Row <paramref name="row"/>'s counts in the network's form (log1p).</summary>
     public void CopyCounts(int row, Span<float> destination)
     {
@@ -272,7 +306,8 @@ internal sealed class FeatureTable
         Array.Resize(ref Hour, n); Array.Resize(ref SeqLen, n); Array.Resize(ref TimeDense, n * 3);
         if (RawCountMode) Array.Resize(ref RawCounts, n * CountLength); else Array.Resize(ref Counts, n * CountLength);
         Array.Resize(ref SeqItems, n * T); Array.Resize(ref SeqCategories, n * T); Array.Resize(ref SeqBehaviors, n * T);
-        Array.Resize(ref SeqHoursAgo, n * T); Array.Resize(ref FavCart, n); Array.Resize(ref Buy, n); Array.Resize(ref Weight, n);
+        if (RawHoursAgoMode) Array.Resize(ref RawHoursAgo, n * T); else Array.Resize(ref SeqHoursAgo, n * T);
+        Array.Resize(ref FavCart, n); Array.Resize(ref Buy, n); Array.Resize(ref Weight, n);
     }
 
     /// <summary>
@@ -324,7 +359,7 @@ internal sealed class FeatureTable
             for (int p = 0; p < T; p++)
             {
                 int s = r * T + p, d = j * T + p;
-                si[d] = SeqItems[s]; sc[d] = SeqCategories[s]; sb[d] = SeqBehaviors[s]; sh[d] = SeqHoursAgo[s];
+                si[d] = SeqItems[s]; sc[d] = SeqCategories[s]; sb[d] = SeqBehaviors[s]; sh[d] = HoursAgoAt(s);
                 if (dropout is not null && p < len)
                 {
                     si[d] = dropout.Items.Apply(SeqItems[s], dropout.Random, dropout.Rate);
