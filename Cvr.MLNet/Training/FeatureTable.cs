@@ -38,6 +38,12 @@ internal sealed class FeatureTable
     /// <summary>True while hours-ago are kept as whole hours in <see cref="RawHoursAgo"/>; false once they are floats in <see cref="SeqHoursAgo"/>.</summary>
     public bool RawHoursAgoMode { get; private set; }
 
+    /// <summary>Bytes held by the column arrays.</summary>
+    public long Bytes =>
+        4L * (User.Length + Item.Length + Category.Length + Weekday.Length + Hour.Length + SeqLen.Length + TimeDense.Length + Counts.Length
+              + SeqItems.Length + SeqCategories.Length + SeqHoursAgo.Length + Weight.Length)
+        + 2L * (RawCounts.Length + RawHoursAgo.Length) + SeqBehaviors.Length + FavCart.Length + Buy.Length;
+
     /// <summary>Behavior counts per row.</summary>
     public const int CountLength = 28;
 
