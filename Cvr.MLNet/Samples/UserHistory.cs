@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cvr.MLNet.Data;
 
 namespace Cvr.MLNet.Samples;
@@ -8,7 +9,7 @@ namespace Cvr.MLNet.Samples;
 /// exact and cheap: the history of (user, hour h) is a prefix of the user's segment, found by binary
 /// search. Exact duplicate rows (same user, item, behavior and hour — repeated clicks within the
 /// hour) collapse into one event, so sequences and counts are of distinct events.
-/// Build cost: one counting sort by user, then a small sort per user (no global comparison sort).
+/// Build cost: one counting sort by user, then a small sort per user (no global comparison sort), users in parallel.
 /// </summary>
 public sealed class UserHistory
 {
@@ -65,31 +66,32 @@ public sealed class UserHistory
         var users = log.UserIdSpan;
         int n = log.Count;
 
-        // Dense user index in ascending id order (deterministic whatever the file order).
-        var distinct = new HashSet<int>();
-        foreach (var u in users) distinct.Add(u);
-        var userIds = distinct.ToArray();
-        Array.Sort(userIds);
+        // Dense user index in ascending id order (deterministic whatever the file order): one dictionary probe
+        // per row gives a first-seen index, then a small remap to the rank of the id.
+        var firstSeen = new Dictionary<int, int>();
+        var rowUser = new int[n];
+        for (int r = 0; r < n; r++)
+        {
+            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(firstSeen, users[r], out bool exists);
+            if (!exists) slot = firstSeen.Count - 1;
+            rowUser[r] = slot;
+        }
+        var userIds = new int[firstSeen.Count];
+        var seenOrder = new int[firstSeen.Count];
+        foreach (var (id, i) in firstSeen) { userIds[i] = id; seenOrder[i] = i; }
+        Array.Sort(userIds, seenOrder);
+        var rank = new int[userIds.Length];
         var userIndex = new Dictionary<int, int>(userIds.Length);
-        for (int i = 0; i < userIds.Length; i++) userIndex.Add(userIds[i], i);
+        for (int i = 0; i < userIds.Length; i++) { rank[seenOrder[i]] = i; userIndex.Add(userIds[i], i); }
 
         // Counting sort of rows by user.
-        var rowUser = new int[n];
         var counts = new int[userIds.Length + 1];
-        for (int r = 0; r < n; r++) { int u = userIndex[users[r]]; rowUser[r] = u; counts[u + 1]++; }
+        for (int r = 0; r < n; r++) { int u = rank[rowUser[r]]; rowUser[r] = u; counts[u + 1]++; }
         for (int u = 0; u < userIds.Length; u++) counts[u + 1] += counts[u];
         var perm = new int[n];
         var fill = (int[])counts.Clone();
         for (int r = 0; r < n; r++) perm[fill[rowUser[r]]++] = r;
 
-        // Per user: sort by key = (hour - firstHour) << 35 | behavior << 32 | (uint)item, drop equal keys.
-        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var behSrc = log.BehaviorSpan;
-        var keys = new long[n];
-        for (int i = 0; i < n; i++)
-        {
-            int r = perm[i];
-            keys[i] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
-        }
         // Users are independent: sort and de-duplicate each segment in parallel, then size the outputs
         // from the per-user counts and fill them in parallel (same result as one user after another).
         int userCount = userIds.Length;
@@ -97,9 +99,16 @@ public sealed class UserHistory
         byte[] behArr = log.Behaviors;
         var distinctEvents = new int[userCount + 1];
         var distinctDays = new int[userCount + 1];
+        // Per user: sort by key = (hour - firstHour) << 35 | behavior << 32 | (uint)item, drop equal keys.
+        var keys = new long[n];
         Parallel.For(0, userCount, u =>
         {
             int s = counts[u], e = counts[u + 1];
+            for (int i = s; i < e; i++)
+            {
+                int r = perm[i];
+                keys[i] = ((long)(hoursArr[r] - firstHour) << 35) | ((long)behArr[r] << 32) | (uint)itemsArr[r];
+            }
             Array.Sort(keys, perm, s, e - s);
             int events = 0, dayCount = 0, curDay = int.MinValue;
             long prev = -1;
