@@ -29,6 +29,7 @@ public sealed class ParallelBuildTests
             CollectionAssert.AreEqual(expected.Select(x => x.Hour).ToArray(), ev.Hours.ToArray(), $"user {u} hours");
             CollectionAssert.AreEqual(expected.Select(x => x.Item).ToArray(), ev.Items.ToArray(), $"user {u} items");
             CollectionAssert.AreEqual(expected.Select(x => x.Beh).ToArray(), ev.Behaviors.ToArray(), $"user {u} behaviors");
+            CollectionAssert.AreEqual(expected.Select(x => x.Cat).ToArray(), ev.Categories.ToArray(), $"user {u} categories (an item has one category)");
             var days = expected.GroupBy(x => TianchiTime.DayOf(x.Hour)).OrderBy(g => g.Key).ToArray();
             CollectionAssert.AreEqual(days.Select(g => g.Key).ToArray(), ev.Days.ToArray(), $"user {u} days");
             CollectionAssert.AreEqual(days.SelectMany(g => Enumerable.Range(1, 4).Select(b => g.Count(x => x.Beh == b))).ToArray(), ev.DayCounts.ToArray(), $"user {u} day counts");

@@ -88,27 +88,29 @@ public sealed class UserHistory
         var counts = new int[userIds.Length + 1];
         for (int r = 0; r < n; r++) { int u = rank[rowUser[r]]; rowUser[r] = u; counts[u + 1]++; }
         for (int u = 0; u < userIds.Length; u++) counts[u + 1] += counts[u];
+        // The scatter reads the log once, in file order, and writes each row's sort key next to its row:
+        // key = (hour - firstHour) << 35 | behavior << 32 | (uint)item holds every field but the category.
         var perm = new int[n];
+        var keys = new long[n];
         var fill = (int[])counts.Clone();
-        for (int r = 0; r < n; r++) perm[fill[rowUser[r]]++] = r;
+        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var behSrc = log.BehaviorSpan;
+        for (int r = 0; r < n; r++)
+        {
+            int d = fill[rowUser[r]]++;
+            perm[d] = r;
+            keys[d] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
+        }
 
         // Users are independent: sort and de-duplicate each segment in parallel, then size the outputs
         // from the per-user counts and fill them in parallel (same result as one user after another).
         int userCount = userIds.Length;
-        int[] hoursArr = log.Hours, itemsArr = log.ItemIds, catsArr = log.CategoryIds;
-        byte[] behArr = log.Behaviors;
+        int[] catsArr = log.CategoryIds;
         var distinctEvents = new int[userCount + 1];
         var distinctDays = new int[userCount + 1];
-        // Per user: sort by key = (hour - firstHour) << 35 | behavior << 32 | (uint)item, drop equal keys.
-        var keys = new long[n];
+        // Per user: sort by key, drop equal keys.
         Parallel.For(0, userCount, u =>
         {
             int s = counts[u], e = counts[u + 1];
-            for (int i = s; i < e; i++)
-            {
-                int r = perm[i];
-                keys[i] = ((long)(hoursArr[r] - firstHour) << 35) | ((long)behArr[r] << 32) | (uint)itemsArr[r];
-            }
             Array.Sort(keys, perm, s, e - s);
             int events = 0, dayCount = 0, curDay = int.MinValue;
             long prev = -1;
@@ -117,7 +119,7 @@ public sealed class UserHistory
                 if (keys[i] == prev) continue; // exact duplicate (same hour, behavior, item)
                 prev = keys[i];
                 events++;
-                int day = TianchiTime.DayOf(hoursArr[perm[i]]);
+                int day = TianchiTime.DayOf((int)(keys[i] >> 35) + firstHour);
                 if (day != curDay) { curDay = day; dayCount++; }
             }
             distinctEvents[u + 1] = events; distinctDays[u + 1] = dayCount;
@@ -138,8 +140,8 @@ public sealed class UserHistory
             {
                 if (keys[i] == prev) continue;
                 prev = keys[i];
-                int r = perm[i];
-                hours[o] = hoursArr[r]; items[o] = itemsArr[r]; cats[o] = catsArr[r]; behs[o] = behArr[r];
+                long k = keys[i];
+                hours[o] = (int)(k >> 35) + firstHour; behs[o] = (byte)((k >> 32) & 7); items[o] = (int)(uint)k; cats[o] = catsArr[perm[i]];
                 int day = TianchiTime.DayOf(hours[o]);
                 if (day != curDay) { curDay = day; d++; days[d] = day; }
                 dayCounts[d * 4 + behs[o] - 1]++;
