@@ -134,6 +134,9 @@ public static class BenchCommand
                 ["events"] = f3.Events, ["samples"] = f3.Samples, ["seconds"] = Math.Round(f3.Seconds, 2),
                 ["cpuSeconds"] = Math.Round(f3.CpuSeconds, 2), ["eventsPerCpuSec"] = Math.Round(f3.Events / Math.Max(1e-9, f3.CpuSeconds)),
                 ["partSeconds"] = new JsonObject(f3.PartSeconds.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)Math.Round(x.Value, 2)))),
+                ["partCpuSeconds"] = new JsonObject(f3.PartCpuSeconds.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)Math.Round(x.Value, 2)))),
+                ["readPath"] = f3.ReadPath,
+                ["tableMB"] = Mb(f3.TableBytes),
                 ["readEventsPerSec"] = events is { } e && readSeconds > 0 ? Math.Round(e / readSeconds) : null,
             } : null,
         };

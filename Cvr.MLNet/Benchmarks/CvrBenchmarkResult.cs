@@ -31,6 +31,12 @@ public sealed record FeatureResult(long Events, int Samples, double Seconds, dou
 {
     /// <summary>Process CPU seconds of the phase: events per CPU second is robust to other load on the machine.</summary>
     public double CpuSeconds { get; init; }
+    /// <summary>Process CPU seconds of each part (same keys as <see cref="PartSeconds"/>).</summary>
+    public IReadOnlyDictionary<string, double> PartCpuSeconds { get; init; } = new Dictionary<string, double>();
+    /// <summary>How <c>FeatureTable.Read</c> read the features: "columnar" (the parallel fast path) or "cursor".</summary>
+    public string ReadPath { get; init; } = "";
+    /// <summary>Bytes held by the feature table the trainer trains from.</summary>
+    public long TableBytes { get; init; }
 }
 
 /// <summary>Everything one <see cref="CvrBenchmark"/> run measured.</summary>

@@ -49,7 +49,7 @@ internal static class SyntheticSamples
                 seqRaw[p] = raw;
                 tb.SeqItems[d] = Bucket(rawItem[raw], itemBuckets);
                 tb.SeqCategories[d] = Bucket(rawCat[itemCat[raw]], categoryBuckets);
-                tb.SeqBehaviors[d] = 1 + Draw(typeCdf, rng);
+                tb.SeqBehaviors[d] = (byte)(1 + Draw(typeCdf, rng));
                 hoursAgo += rng.Next(0, 12);
                 tb.SeqHoursAgo[d] = hoursAgo;
             }

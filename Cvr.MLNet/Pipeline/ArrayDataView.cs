@@ -29,6 +29,13 @@ public sealed class ArrayDataView : IDataView
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new Cursor(this);
 
+    /// <summary>
+    /// The column the schema resolves <paramref name="name"/> to (the last of that name), or null: lets
+    /// columnar readers take the backing array instead of a per-row getter.
+    /// </summary>
+    internal ArrayColumn? FindColumn(string name) =>
+        Schema.GetColumnOrNull(name) is { } c ? _columns[c.Index] : null;
+
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new Cursor(this)];
 
     private sealed class Cursor(ArrayDataView parent) : DataViewRowCursor
@@ -66,27 +73,31 @@ public sealed class ArrayDataView : IDataView
 /// <summary>A column of an <see cref="ArrayDataView"/>.</summary>
 public sealed class ArrayColumn
 {
-    private ArrayColumn(string name, DataViewType type, Func<Func<int>, Delegate> getter)
+    private ArrayColumn(string name, DataViewType type, Func<Func<int>, Delegate> getter, Array? values = null, bool hourTime = false)
     {
-        Name = name; Type = type; Getter = getter;
+        Name = name; Type = type; Getter = getter; Values = values; IsHourTime = hourTime;
     }
 
     public string Name { get; }
     public DataViewType Type { get; }
     internal Func<Func<int>, Delegate> Getter { get; }
+    /// <summary>The backing array (row i = element i); null for computed columns (<see cref="Text"/>).</summary>
+    internal Array? Values { get; }
+    /// <summary>True when <see cref="Values"/> holds hour indices shown as DateTime (<see cref="HourTime"/>).</summary>
+    internal bool IsHourTime { get; }
 
     public static ArrayColumn Int32(string name, int[] values) =>
-        new(name, NumberDataViewType.Int32, pos => (ValueGetter<int>)((ref int v) => v = values[pos()]));
+        new(name, NumberDataViewType.Int32, pos => (ValueGetter<int>)((ref int v) => v = values[pos()]), values);
 
     public static ArrayColumn Single(string name, float[] values) =>
-        new(name, NumberDataViewType.Single, pos => (ValueGetter<float>)((ref float v) => v = values[pos()]));
+        new(name, NumberDataViewType.Single, pos => (ValueGetter<float>)((ref float v) => v = values[pos()]), values);
 
     public static ArrayColumn Boolean(string name, bool[] values) =>
-        new(name, BooleanDataViewType.Instance, pos => (ValueGetter<bool>)((ref bool v) => v = values[pos()]));
+        new(name, BooleanDataViewType.Instance, pos => (ValueGetter<bool>)((ref bool v) => v = values[pos()]), values);
 
     /// <summary>A DateTime column computed from hour indices (<see cref="Data.TianchiTime"/>).</summary>
     public static ArrayColumn HourTime(string name, int[] hours) =>
-        new(name, DateTimeDataViewType.Instance, pos => (ValueGetter<DateTime>)((ref DateTime v) => v = Data.TianchiTime.FromHour(hours[pos()])));
+        new(name, DateTimeDataViewType.Instance, pos => (ValueGetter<DateTime>)((ref DateTime v) => v = Data.TianchiTime.FromHour(hours[pos()])), hours, hourTime: true);
 
     /// <summary>A text column computed per row.</summary>
     public static ArrayColumn Text(string name, Func<int, string> valueAt) =>

@@ -35,6 +35,9 @@ public abstract class RowMappingTransformer : ITransformer
     /// <summary>Columns produced, in the order their buffers are indexed in <see cref="RowOutputs"/>.</summary>
     protected abstract IReadOnlyList<OutputColumn> OutputColumns { get; }
 
+    /// <summary>The columns this transformer adds (for columnar readers that resolve which view produces a column).</summary>
+    internal IReadOnlyList<OutputColumn> DeclaredOutputs => OutputColumns;
+
     /// <summary>
     /// Called once per cursor/row object, and only if some output is read: make getters on <paramref name="input"/>
     /// (its schema contains <see cref="InputColumns"/>, all active) and return a function that fills every
@@ -140,6 +143,7 @@ public abstract class RowMappingTransformer : ITransformer
             Outputs = outputs;
         }
 
+        public RowMappingTransformer Owner => _owner;
         public DataViewSchema InputSchema { get; }
         public DataViewSchema OutputSchema { get; }
         public IReadOnlyList<OutputColumn> Outputs { get; }
@@ -329,7 +333,7 @@ public abstract class RowMappingTransformer : ITransformer
     }
 
     /// <summary>The lazy result of <see cref="Transform"/>.</summary>
-    private sealed class MappedDataView : IDataView
+    private sealed class MappedDataView : IDataView, IMappedDataView
     {
         private readonly IDataView _input;
         private readonly Mapper _mapper;
@@ -340,6 +344,8 @@ public abstract class RowMappingTransformer : ITransformer
             _mapper = mapper;
         }
 
+        public IDataView Source => _input;
+        public RowMappingTransformer Transformer => _mapper.Owner;
         public bool CanShuffle => _input.CanShuffle;
         public DataViewSchema Schema => _mapper.OutputSchema;
         public long? GetRowCount() => _input.GetRowCount();

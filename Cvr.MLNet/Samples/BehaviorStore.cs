@@ -34,6 +34,8 @@ public sealed class BehaviorStore
     public int FittedLastHour { get; }
     /// <summary>True while the full history is attached (in the process that fitted it).</summary>
     public bool HasFullHistory => _history is not null;
+    /// <summary>The full history while attached (what <see cref="TryGetEvents"/> reads up to <see cref="FittedLastHour"/>), else null.</summary>
+    internal UserHistory? History => _history;
     /// <summary>Users in the compact state.</summary>
     public int UserCount => _live.Count;
 

@@ -86,78 +86,111 @@ public sealed class CvrSampleSet
         int h = options.HorizonHours;
         int from = options.FromHour ?? int.MinValue, to = options.ToHour ?? int.MaxValue;
         int lastValid = history.LastHour - h + 1; // a click at t is labelled iff t + H - 1 <= last hour
-        var users = new List<int>(); var items = new List<int>(); var cats = new List<int>(); var hours = new List<int>();
-        var fav = new List<bool>(); var buy = new List<bool>(); var wts = new List<float>(); var paths = new List<byte>(); var delays = new List<int>();
-        int censored = 0, dropped = 0;
         float negWeight = (float)(1.0 / options.NegativeKeepRate);
         ulong keepThreshold = options.NegativeKeepRate >= 1 ? ulong.MaxValue : (ulong)(options.NegativeKeepRate * ulong.MaxValue);
-        var keys = new long[64];
 
-        for (int u = 0; u < history.UserCount; u++)
+        // Users are independent: contiguous user ranges in parallel, each into its own lists, then
+        // stitched in range order by a stable counting sort on the hour (the sequential result exactly).
+        int rangeCount = Math.Max(1, Math.Min(history.UserCount, Environment.ProcessorCount * 8));
+        var ranges = new RangeSamples[rangeCount];
+        Parallel.For(0, rangeCount, k =>
         {
-            var ev = history.EventsOf(u);
-            int n = ev.Hours.Length;
-            if (keys.Length < n) keys = new long[Math.Max(n, keys.Length * 2)];
-            // Per-user order by (item, hour, behavior): a pair's events are contiguous, and within an
-            // hour the click (behavior 1) sorts before fav/cart/buy, so same-hour events count as after it.
-            for (int i = 0; i < n; i++)
-                keys[i] = ((long)(uint)ev.Items[i] << 31) | ((long)(ev.Hours[i] - history.FirstHour) << 3) | ev.Behaviors[i];
-            var idx = new int[n];
-            for (int i = 0; i < n; i++) idx[i] = i;
-            Array.Sort(keys, idx, 0, n);
-            int userId = history.UserIds[u];
-            for (int i = 0; i < n; i++)
+            var part = new RangeSamples();
+            var keys = new long[64];
+            var idx = new int[64];
+            int uEnd = (int)((long)history.UserCount * (k + 1) / rangeCount);
+            for (int u = (int)((long)history.UserCount * k / rangeCount); u < uEnd; u++)
             {
-                int e = idx[i];
-                if (ev.Behaviors[e] != (byte)BehaviorType.Click) continue;
-                int t = ev.Hours[e];
-                if (t < from || t >= to) continue;
-                if (t > lastValid) { censored++; continue; }
-                int item = ev.Items[e];
-                bool isFav = false, isBuy = false, sawFav = false, sawCart = false;
-                int delay = -1;
-                byte path = 0;
-                for (int j = i + 1; j < n; j++)
+                var ev = history.EventsOf(u);
+                int n = ev.Hours.Length;
+                if (keys.Length < n) { keys = new long[Math.Max(n, keys.Length * 2)]; idx = new int[keys.Length]; }
+                // Per-user order by (item, hour, behavior): a pair's events are contiguous, and within an
+                // hour the click (behavior 1) sorts before fav/cart/buy, so same-hour events count as after it.
+                for (int i = 0; i < n; i++)
                 {
-                    int f = idx[j];
-                    if (ev.Items[f] != item || ev.Hours[f] >= t + h) break;
-                    switch ((BehaviorType)ev.Behaviors[f])
+                    keys[i] = ((long)(uint)ev.Items[i] << 31) | ((long)(ev.Hours[i] - history.FirstHour) << 3) | ev.Behaviors[i];
+                    idx[i] = i;
+                }
+                Array.Sort(keys, idx, 0, n);
+                int userId = history.UserIds[u];
+                for (int i = 0; i < n; i++)
+                {
+                    int e = idx[i];
+                    if (ev.Behaviors[e] != (byte)BehaviorType.Click) continue;
+                    int t = ev.Hours[e];
+                    if (t < from || t >= to) continue;
+                    if (t > lastValid) { part.Censored++; continue; }
+                    int item = ev.Items[e];
+                    bool isFav = false, isBuy = false, sawFav = false, sawCart = false;
+                    int delay = -1;
+                    byte path = 0;
+                    for (int j = i + 1; j < n; j++)
                     {
-                        case BehaviorType.Favorite: isFav = true; sawFav = true; break;
-                        case BehaviorType.Cart: isFav = true; sawCart = true; break;
-                        case BehaviorType.Buy when !isBuy:
-                            isBuy = true;
-                            delay = ev.Hours[f] - t;
-                            path = (byte)(sawCart ? BuyPath.AfterCart : sawFav ? BuyPath.AfterFavorite : BuyPath.Direct);
-                            // Same-hour favs/carts sort before the buy (behavior 2, 3 < 4), so they count as preceding it.
-                            break;
+                        int f = idx[j];
+                        if (ev.Items[f] != item || ev.Hours[f] >= t + h) break;
+                        switch ((BehaviorType)ev.Behaviors[f])
+                        {
+                            case BehaviorType.Favorite: isFav = true; sawFav = true; break;
+                            case BehaviorType.Cart: isFav = true; sawCart = true; break;
+                            case BehaviorType.Buy when !isBuy:
+                                isBuy = true;
+                                delay = ev.Hours[f] - t;
+                                path = (byte)(sawCart ? BuyPath.AfterCart : sawFav ? BuyPath.AfterFavorite : BuyPath.Direct);
+                                // Same-hour favs/carts sort before the buy (behavior 2, 3 < 4), so they count as preceding it.
+                                break;
+                        }
                     }
+                    float weight = 1f;
+                    if (!isFav && !isBuy)
+                    {
+                        if (keepThreshold != ulong.MaxValue && Mix(options.Seed, userId, item, t) > keepThreshold) { part.Dropped++; continue; }
+                        weight = keepThreshold == ulong.MaxValue ? 1f : negWeight;
+                    }
+                    part.Add(userId, item, ev.Categories[e], t, isFav, isBuy, weight, path, delay);
                 }
-                float weight = 1f;
-                if (!isFav && !isBuy)
-                {
-                    if (keepThreshold != ulong.MaxValue && Mix(options.Seed, userId, item, t) > keepThreshold) { dropped++; continue; }
-                    weight = keepThreshold == ulong.MaxValue ? 1f : negWeight;
-                }
-                users.Add(userId); items.Add(item); cats.Add(ev.Categories[e]); hours.Add(t);
-                fav.Add(isFav); buy.Add(isBuy); wts.Add(weight); paths.Add(path); delays.Add(delay);
             }
-        }
+            ranges[k] = part;
+        });
 
-        // Stable counting sort by hour: (hour, user, item) order.
-        int count = users.Count;
-        var order = new int[count];
+        // Stable counting sort by hour over the ranges in order: (hour, user, item) order.
+        int count = 0, censored = 0, dropped = 0, minH = int.MaxValue, maxH = int.MinValue;
+        foreach (var part in ranges)
+        {
+            count += part.Hours.Count; censored += part.Censored; dropped += part.Dropped;
+            foreach (var t in part.Hours) { minH = Math.Min(minH, t); maxH = Math.Max(maxH, t); }
+        }
+        var users = new int[count]; var items = new int[count]; var cats = new int[count]; var hours = new int[count];
+        var fav = new bool[count]; var buy = new bool[count]; var wts = new float[count]; var paths = new byte[count]; var delays = new int[count];
         if (count > 0)
         {
-            int minH = int.MaxValue, maxH = int.MinValue;
-            foreach (var t in hours) { minH = Math.Min(minH, t); maxH = Math.Max(maxH, t); }
             var start = new int[maxH - minH + 2];
-            foreach (var t in hours) start[t - minH + 1]++;
+            foreach (var part in ranges) foreach (var t in part.Hours) start[t - minH + 1]++;
             for (int i = 1; i < start.Length; i++) start[i] += start[i - 1];
-            for (int i = 0; i < count; i++) order[start[hours[i] - minH]++] = i;
+            foreach (var part in ranges)
+                for (int i = 0; i < part.Hours.Count; i++)
+                {
+                    int d = start[part.Hours[i] - minH]++;
+                    users[d] = part.Users[i]; items[d] = part.Items[i]; cats[d] = part.Categories[i]; hours[d] = part.Hours[i];
+                    fav[d] = part.FavCart[i]; buy[d] = part.Buy[i]; wts[d] = part.Weights[i]; paths[d] = part.Paths[i]; delays[d] = part.Delays[i];
+                }
         }
-        T[] P<T>(List<T> l) { var a = new T[count]; for (int i = 0; i < count; i++) a[i] = l[order[i]]; return a; }
-        return new CvrSampleSet(P(users), P(items), P(cats), P(hours), P(fav), P(buy), P(wts), P(paths), P(delays), censored, dropped, h);
+        return new CvrSampleSet(users, items, cats, hours, fav, buy, wts, paths, delays, censored, dropped, h);
+    }
+
+    /// <summary>The samples of one range of users, in user order.</summary>
+    private sealed class RangeSamples
+    {
+        public readonly List<int> Users = [], Items = [], Categories = [], Hours = [], Delays = [];
+        public readonly List<bool> FavCart = [], Buy = [];
+        public readonly List<float> Weights = [];
+        public readonly List<byte> Paths = [];
+        public int Censored, Dropped;
+
+        public void Add(int user, int item, int category, int hour, bool favCart, bool buy, float weight, byte path, int delay)
+        {
+            Users.Add(user); Items.Add(item); Categories.Add(category); Hours.Add(hour);
+            FavCart.Add(favCart); Buy.Add(buy); Weights.Add(weight); Paths.Add(path); Delays.Add(delay);
+        }
     }
 
     /// <summary>A 64-bit mix of (seed, user, item, hour): down-sampling independent of row order.</summary>

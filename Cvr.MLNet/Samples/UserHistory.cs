@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cvr.MLNet.Data;
 
 namespace Cvr.MLNet.Samples;
@@ -8,7 +9,7 @@ namespace Cvr.MLNet.Samples;
 /// exact and cheap: the history of (user, hour h) is a prefix of the user's segment, found by binary
 /// search. Exact duplicate rows (same user, item, behavior and hour — repeated clicks within the
 /// hour) collapse into one event, so sequences and counts are of distinct events.
-/// Build cost: one counting sort by user, then a small sort per user (no global comparison sort).
+/// Build cost: one counting sort by user, then a small sort per user (no global comparison sort), users in parallel.
 /// </summary>
 public sealed class UserHistory
 {
@@ -65,66 +66,89 @@ public sealed class UserHistory
         var users = log.UserIdSpan;
         int n = log.Count;
 
-        // Dense user index in ascending id order (deterministic whatever the file order).
-        var distinct = new HashSet<int>();
-        foreach (var u in users) distinct.Add(u);
-        var userIds = distinct.ToArray();
-        Array.Sort(userIds);
+        // Dense user index in ascending id order (deterministic whatever the file order): one dictionary probe
+        // per row gives a first-seen index, then a small remap to the rank of the id.
+        var firstSeen = new Dictionary<int, int>();
+        var rowUser = new int[n];
+        for (int r = 0; r < n; r++)
+        {
+            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(firstSeen, users[r], out bool exists);
+            if (!exists) slot = firstSeen.Count - 1;
+            rowUser[r] = slot;
+        }
+        var userIds = new int[firstSeen.Count];
+        var seenOrder = new int[firstSeen.Count];
+        foreach (var (id, i) in firstSeen) { userIds[i] = id; seenOrder[i] = i; }
+        Array.Sort(userIds, seenOrder);
+        var rank = new int[userIds.Length];
         var userIndex = new Dictionary<int, int>(userIds.Length);
-        for (int i = 0; i < userIds.Length; i++) userIndex.Add(userIds[i], i);
+        for (int i = 0; i < userIds.Length; i++) { rank[seenOrder[i]] = i; userIndex.Add(userIds[i], i); }
 
         // Counting sort of rows by user.
-        var rowUser = new int[n];
         var counts = new int[userIds.Length + 1];
-        for (int r = 0; r < n; r++) { int u = userIndex[users[r]]; rowUser[r] = u; counts[u + 1]++; }
+        for (int r = 0; r < n; r++) { int u = rank[rowUser[r]]; rowUser[r] = u; counts[u + 1]++; }
         for (int u = 0; u < userIds.Length; u++) counts[u + 1] += counts[u];
+        // The scatter reads the log once, in file order, and writes each row's sort key next to its row:
+        // key = (hour - firstHour) << 35 | behavior << 32 | (uint)item holds every field but the category.
         var perm = new int[n];
-        var fill = (int[])counts.Clone();
-        for (int r = 0; r < n; r++) perm[fill[rowUser[r]]++] = r;
-
-        // Per user: sort by key = (hour - firstHour) << 35 | behavior << 32 | (uint)item, drop equal keys.
-        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var catsSrc = log.CategoryIdSpan; var behSrc = log.BehaviorSpan;
         var keys = new long[n];
-        for (int i = 0; i < n; i++)
+        var fill = (int[])counts.Clone();
+        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var behSrc = log.BehaviorSpan;
+        for (int r = 0; r < n; r++)
         {
-            int r = perm[i];
-            keys[i] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
+            int d = fill[rowUser[r]]++;
+            perm[d] = r;
+            keys[d] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
         }
-        var offsets = new int[userIds.Length + 1];
-        var hours = new int[n]; var items = new int[n]; var cats = new int[n]; var behs = new byte[n];
-        var dayOffsets = new int[userIds.Length + 1];
-        var days = new List<int>(userIds.Length * 8);
-        var dayCounts = new List<int>(userIds.Length * 32);
-        int w = 0;
-        for (int u = 0; u < userIds.Length; u++)
+
+        // Users are independent: sort and de-duplicate each segment in parallel, then size the outputs
+        // from the per-user counts and fill them in parallel (same result as one user after another).
+        int userCount = userIds.Length;
+        int[] catsArr = log.CategoryIds;
+        var distinctEvents = new int[userCount + 1];
+        var distinctDays = new int[userCount + 1];
+        // Per user: sort by key, drop equal keys.
+        Parallel.For(0, userCount, u =>
         {
             int s = counts[u], e = counts[u + 1];
             Array.Sort(keys, perm, s, e - s);
-            offsets[u] = w;
+            int events = 0, dayCount = 0, curDay = int.MinValue;
             long prev = -1;
-            int curDay = int.MinValue;
             for (int i = s; i < e; i++)
             {
                 if (keys[i] == prev) continue; // exact duplicate (same hour, behavior, item)
                 prev = keys[i];
-                int r = perm[i];
-                hours[w] = hoursSrc[r]; items[w] = itemsSrc[r]; cats[w] = catsSrc[r]; behs[w] = behSrc[r];
-                int day = TianchiTime.DayOf(hours[w]);
-                if (day != curDay)
-                {
-                    curDay = day;
-                    days.Add(day);
-                    dayCounts.Add(0); dayCounts.Add(0); dayCounts.Add(0); dayCounts.Add(0);
-                }
-                dayCounts[dayCounts.Count - 4 + behs[w] - 1]++;
-                w++;
+                events++;
+                int day = TianchiTime.DayOf((int)(keys[i] >> 35) + firstHour);
+                if (day != curDay) { curDay = day; dayCount++; }
             }
-            dayOffsets[u + 1] = days.Count;
-        }
-        offsets[userIds.Length] = w;
-        Array.Resize(ref hours, w); Array.Resize(ref items, w); Array.Resize(ref cats, w); Array.Resize(ref behs, w);
-        return new UserHistory(userIds, userIndex, offsets, hours, items, cats, behs, dayOffsets, days.ToArray(),
-            dayCounts.ToArray(), firstHour, lastHour, n);
+            distinctEvents[u + 1] = events; distinctDays[u + 1] = dayCount;
+        });
+        for (int u = 0; u < userCount; u++) { distinctEvents[u + 1] += distinctEvents[u]; distinctDays[u + 1] += distinctDays[u]; }
+        var offsets = distinctEvents;
+        var dayOffsets = distinctDays;
+        int w = offsets[userCount];
+        var hours = new int[w]; var items = new int[w]; var cats = new int[w]; var behs = new byte[w];
+        var days = new int[dayOffsets[userCount]];
+        var dayCounts = new int[days.Length * 4];
+        Parallel.For(0, userCount, u =>
+        {
+            int s = counts[u], e = counts[u + 1], o = offsets[u], d = dayOffsets[u] - 1;
+            long prev = -1;
+            int curDay = int.MinValue;
+            for (int i = s; i < e; i++)
+            {
+                if (keys[i] == prev) continue;
+                prev = keys[i];
+                long k = keys[i];
+                hours[o] = (int)(k >> 35) + firstHour; behs[o] = (byte)((k >> 32) & 7); items[o] = (int)(uint)k; cats[o] = catsArr[perm[i]];
+                int day = TianchiTime.DayOf(hours[o]);
+                if (day != curDay) { curDay = day; d++; days[d] = day; }
+                dayCounts[d * 4 + behs[o] - 1]++;
+                o++;
+            }
+        });
+        return new UserHistory(userIds, userIndex, offsets, hours, items, cats, behs, dayOffsets, days, dayCounts, firstHour, lastHour, n);
     }
 }
 

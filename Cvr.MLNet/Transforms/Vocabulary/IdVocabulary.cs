@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 namespace Cvr.MLNet.Transforms.Vocabulary;
 
 /// <summary>
@@ -89,18 +90,19 @@ public sealed class IdVocabulary
         if (maxSize < 3) throw new ArgumentOutOfRangeException(nameof(maxSize), maxSize, "A vocabulary needs at least 3 entries (padding, one id, one OOV bucket).");
         if (!(oovShare > 0 && oovShare < 1)) throw new ArgumentOutOfRangeException(nameof(oovShare), oovShare, "The OOV share must be in (0, 1).");
         var counts = new Dictionary<int, int>();
-        foreach (var id in occurrences) counts[id] = counts.GetValueOrDefault(id) + 1;
-        var ids = counts.Keys.ToArray();
-        var freq = ids.Select(i => counts[i]).ToArray();
-        // Most frequent first, ties by ascending id (deterministic).
-        Array.Sort(ids, freq);
-        var order = Enumerable.Range(0, ids.Length).ToArray();
-        Array.Sort(order, (a, b) => freq[a] != freq[b] ? freq[b].CompareTo(freq[a]) : ids[a].CompareTo(ids[b]));
-        int oovBuckets = Math.Clamp((int)Math.Round(Math.Min(maxSize, ids.Length) * oovShare), 1, maxSize - 2);
-        int size = Math.Min(maxSize, ids.Length + oovBuckets + 1);
-        int keep = Math.Min(ids.Length, size - 1 - oovBuckets);
+        foreach (var id in occurrences) CollectionsMarshal.GetValueRefOrAddDefault(counts, id, out _)++;
+        // Most frequent first, ties by ascending id (deterministic): one primitive sort of
+        // (int.MaxValue − frequency, id with its sign bit flipped so unsigned order is signed order).
+        var order = new long[counts.Count];
+        int next = 0;
+        foreach (var (id, n) in counts) order[next++] = ((long)(int.MaxValue - n) << 32) | (uint)(id ^ int.MinValue);
+        Array.Sort(order);
+        int distinct = order.Length;
+        int oovBuckets = Math.Clamp((int)Math.Round(Math.Min(maxSize, distinct) * oovShare), 1, maxSize - 2);
+        int size = Math.Min(maxSize, distinct + oovBuckets + 1);
+        int keep = Math.Min(distinct, size - 1 - oovBuckets);
         var kept = new int[keep];
-        for (int i = 0; i < keep; i++) kept[i] = ids[order[i]];
+        for (int i = 0; i < keep; i++) kept[i] = (int)(uint)order[i] ^ int.MinValue;
         return new IdVocabulary(size, kept);
     }
 

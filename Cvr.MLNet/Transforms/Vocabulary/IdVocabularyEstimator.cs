@@ -49,11 +49,13 @@ public sealed class IdVocabularyEstimator : IEstimator<IdVocabularyTransformer>
         foreach (var c in IdVocabularyTransformer.InputsFor(_options.SequenceLength)) SchemaChecks.Require(input.Schema, c.Name, c.Type, c.Role);
         var o = _options;
         var log = _events.Log;
-        return new IdVocabularyTransformer(_env,
-            IdVocabulary.Fit(log.UserIdSpan, o.UserSize, o.OovShare),
-            IdVocabulary.Fit(log.ItemIdSpan, o.ItemSize, o.OovShare),
-            IdVocabulary.Fit(log.CategoryIdSpan, o.CategorySize, o.OovShare),
-            o.SequenceLength);
+        // The three tables are independent: count them in parallel.
+        IdVocabulary? users = null, items = null, categories = null;
+        Parallel.Invoke(
+            () => users = IdVocabulary.Fit(log.UserIdSpan, o.UserSize, o.OovShare),
+            () => items = IdVocabulary.Fit(log.ItemIdSpan, o.ItemSize, o.OovShare),
+            () => categories = IdVocabulary.Fit(log.CategoryIdSpan, o.CategorySize, o.OovShare));
+        return new IdVocabularyTransformer(_env, users!, items!, categories!, o.SequenceLength);
     }
 
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

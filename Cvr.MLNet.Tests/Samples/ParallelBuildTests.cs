@@ -1,0 +1,88 @@
+using Cvr.MLNet.Data;
+using Cvr.MLNet.Samples;
+using Cvr.MLNet.Tests.Training;
+using Cvr.MLNet.Transforms.Vocabulary;
+
+namespace Cvr.MLNet.Tests.Samples;
+
+/// <summary>The parallel index, sample and vocabulary builders against plain one-pass references on a generated log.</summary>
+[TestClass]
+public sealed class ParallelBuildTests
+{
+    [TestMethod]
+    public void UserHistoryMatchesAPlainGroupBy()
+    {
+        var log = ColumnarFeatureReaderTests.Generated();
+        var history = UserHistory.Build(log);
+        var rows = Enumerable.Range(0, log.Count)
+            .Select(r => (User: log.UserIdSpan[r], Hour: log.HourSpan[r], Beh: log.BehaviorSpan[r], Item: log.ItemIdSpan[r], Cat: log.CategoryIdSpan[r]))
+            .ToArray();
+        var byUser = rows.GroupBy(x => x.User).OrderBy(g => g.Key).ToArray();
+        CollectionAssert.AreEqual(byUser.Select(g => g.Key).ToArray(), history.UserIds);
+        Assert.IsTrue(log.Count > history.EventCount, "the log has duplicates to collapse");
+        for (int u = 0; u < byUser.Length; u++)
+        {
+            // Distinct (hour, behavior, item), in that order; a duplicate keeps its first row's category.
+            var expected = byUser[u].GroupBy(x => (x.Hour, x.Beh, x.Item)).Select(g => g.First())
+                .OrderBy(x => x.Hour).ThenBy(x => x.Beh).ThenBy(x => (uint)x.Item).ToArray();
+            var ev = history.EventsOf(u);
+            CollectionAssert.AreEqual(expected.Select(x => x.Hour).ToArray(), ev.Hours.ToArray(), $"user {u} hours");
+            CollectionAssert.AreEqual(expected.Select(x => x.Item).ToArray(), ev.Items.ToArray(), $"user {u} items");
+            CollectionAssert.AreEqual(expected.Select(x => x.Beh).ToArray(), ev.Behaviors.ToArray(), $"user {u} behaviors");
+            CollectionAssert.AreEqual(expected.Select(x => x.Cat).ToArray(), ev.Categories.ToArray(), $"user {u} categories (an item has one category)");
+            var days = expected.GroupBy(x => TianchiTime.DayOf(x.Hour)).OrderBy(g => g.Key).ToArray();
+            CollectionAssert.AreEqual(days.Select(g => g.Key).ToArray(), ev.Days.ToArray(), $"user {u} days");
+            CollectionAssert.AreEqual(days.SelectMany(g => Enumerable.Range(1, 4).Select(b => g.Count(x => x.Beh == b))).ToArray(), ev.DayCounts.ToArray(), $"user {u} day counts");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(1.0)]
+    [DataRow(0.3)]
+    public void SamplesMatchAPlainScanOfEachClick(double keepRate)
+    {
+        var log = ColumnarFeatureReaderTests.Generated();
+        var history = UserHistory.Build(log);
+        var options = new CvrSampleOptions { HorizonHours = 24, NegativeKeepRate = keepRate, Seed = 9 };
+        var set = CvrSampleSet.Build(history, options);
+        int lastValid = history.LastHour - 24 + 1;
+        var expected = new List<(int Hour, int User, int Item, bool Fav, bool Buy, int Delay)>();
+        for (int u = 0; u < history.UserCount; u++)
+        {
+            var ev = history.EventsOf(u);
+            var events = new (int Hour, int Item, byte Beh)[ev.Hours.Length];
+            for (int i = 0; i < events.Length; i++) events[i] = (ev.Hours[i], ev.Items[i], ev.Behaviors[i]);
+            foreach (var c in events.Where(x => x.Beh == 1 && x.Hour <= lastValid))
+            {
+                var window = events.Where(x => x.Item == c.Item && x.Hour >= c.Hour && x.Hour < c.Hour + 24).ToArray();
+                bool fav = window.Any(x => x.Beh is 2 or 3), buy = window.Any(x => x.Beh == 4);
+                expected.Add((c.Hour, history.UserIds[u], c.Item, fav, buy, buy ? window.Where(x => x.Beh == 4).Min(x => x.Hour) - c.Hour : -1));
+            }
+        }
+        // The set is in (hour, user, item) order; down-sampling only removes negatives.
+        var ordered = expected.OrderBy(x => x.Hour).ThenBy(x => x.User).ThenBy(x => (uint)x.Item).ToList();
+        var actual = Enumerable.Range(0, set.Count).Select(i => (set.Hours[i], set.UserIds[i], set.ItemIds[i], set.FavCart[i], set.Buy[i], set.BuyDelays[i])).ToList();
+        if (keepRate == 1.0) CollectionAssert.AreEqual(ordered, actual);
+        else
+        {
+            CollectionAssert.AreEqual(ordered.Where(x => x.Fav || x.Buy).ToList(), actual.Where(x => x.Item4 || x.Item5).ToList());
+            var negatives = ordered.Where(x => !x.Fav && !x.Buy).ToHashSet();
+            Assert.IsTrue(actual.Where(x => !x.Item4 && !x.Item5).All(negatives.Contains));
+            Assert.AreEqual(set.Count - actual.Count(x => x.Item4 || x.Item5) + set.NegativesDropped, negatives.Count);
+        }
+        Assert.AreEqual(CvrSampleSet.Build(history, options).UserIds.Length, set.Count, "deterministic");
+        CollectionAssert.AreEqual(CvrSampleSet.Build(history, options).Weights, set.Weights, "deterministic weights");
+    }
+
+    [TestMethod]
+    public void VocabularyKeepsTheMostFrequentIdsThenAscendingIds()
+    {
+        var rng = new Random(2);
+        var ids = Enumerable.Range(0, 20_000).Select(_ => rng.Next(-300, 300) * (rng.Next(3) == 0 ? 1_000_000 : 1)).ToArray();
+        var vocab = IdVocabulary.Fit(ids, maxSize: 200, oovShare: 0.05);
+        var expected = ids.GroupBy(i => i).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => g.Key).Take(vocab.Ids.Length).ToArray();
+        CollectionAssert.AreEqual(expected, vocab.Ids);
+        Assert.AreEqual(200, vocab.Size);
+        Assert.AreEqual(10, vocab.OovBuckets);
+    }
+}

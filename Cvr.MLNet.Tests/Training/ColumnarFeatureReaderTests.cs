@@ -1,0 +1,177 @@
+using System.Runtime.InteropServices;
+using Cvr.MLNet.Data;
+using Cvr.MLNet.Data.Generation;
+using Cvr.MLNet.Samples;
+using Cvr.MLNet.Training;
+using Cvr.MLNet.Transforms;
+using Cvr.MLNet.Transforms.Vocabulary;
+using Microsoft.ML;
+
+namespace Cvr.MLNet.Tests.Training;
+
+/// <summary>The columnar fast path of <c>FeatureTable.Read</c> against the cursor path, and when it must not apply.</summary>
+[TestClass]
+public sealed class ColumnarFeatureReaderTests
+{
+    private static EventLog? _generated;
+
+    /// <summary>A small generated log (duplicates, orphan favorites, skewed items: the real process).</summary>
+    internal static EventLog Generated()
+    {
+        if (_generated is not null) return _generated;
+        var dir = Path.Combine(Path.GetTempPath(), $"cvr-columnar-{Guid.NewGuid():N}");
+        try
+        {
+            new TianchiGenerator(new GeneratorOptions { Users = 120, RowsPerUser = 160, Seed = 5 }).Generate(dir);
+            return _generated = TianchiReader.ReadEvents(TianchiPaths.Resolve(dir).EventsPath);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static void AssertSame(FeatureTable expected, FeatureTable actual)
+    {
+        Assert.AreEqual(expected.Count, actual.Count);
+        Assert.AreEqual(expected.T, actual.T);
+        static void Same<T>(T[] a, T[] b, string name) where T : struct =>
+            Assert.IsTrue(MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan())), $"column {name} differs");
+        Same(expected.User, actual.User, "User"); Same(expected.Item, actual.Item, "Item"); Same(expected.Category, actual.Category, "Category");
+        Same(expected.Weekday, actual.Weekday, "Weekday"); Same(expected.Hour, actual.Hour, "Hour"); Same(expected.SeqLen, actual.SeqLen, "SeqLen");
+        Same(expected.TimeDense, actual.TimeDense, "TimeDense"); Same(expected.Counts, actual.Counts, "Counts");
+        Assert.AreEqual(expected.RawCountMode, actual.RawCountMode);
+        Same(expected.RawCounts, actual.RawCounts, "RawCounts");
+        Assert.AreEqual(expected.RawHoursAgoMode, actual.RawHoursAgoMode);
+        Same(expected.RawHoursAgo, actual.RawHoursAgo, "RawHoursAgo");
+        Same(expected.SeqItems, actual.SeqItems, "SeqItems"); Same(expected.SeqCategories, actual.SeqCategories, "SeqCategories");
+        Same(expected.SeqBehaviors, actual.SeqBehaviors, "SeqBehaviors"); Same(expected.SeqHoursAgo, actual.SeqHoursAgo, "SeqHoursAgo");
+        Same(expected.FavCart, actual.FavCart, "FavCart"); Same(expected.Buy, actual.Buy, "Buy"); Same(expected.Weight, actual.Weight, "Weight");
+    }
+
+    private static FeatureTable Fast(IDataView view, bool labels = true)
+    {
+        int t = FeatureTable.SequenceLengthOf(view.Schema);
+        Assert.IsNotNull(ColumnarFeatureReader.TryCreate(view, t, labels ? CvrColumns.FavCart : null, labels ? CvrColumns.Buy : null,
+            labels ? CvrColumns.Weight : null), "the columnar path should apply");
+        return labels ? FeatureTable.Read(view, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight) : FeatureTable.Read(view, null, null, null);
+    }
+
+    private static FeatureTable Rows(IDataView view, bool labels = true) =>
+        FeatureTable.ReadRows(view, FeatureTable.SequenceLengthOf(view.Schema), labels ? CvrColumns.FavCart : null,
+            labels ? CvrColumns.Buy : null, labels ? CvrColumns.Weight : null);
+
+    [TestMethod]
+    [DataRow(20)]
+    [DataRow(7)]
+    [DataRow(1)]
+    public void FastPathIsBitIdenticalToTheCursorPathOnAGeneratedLog(int t)
+    {
+        var ml = new MLContext(1);
+        var log = Generated();
+        var (first, last) = log.HourRange();
+        // Fit on the first two thirds: later samples read the compact serving state, users who only appear
+        // later have empty histories, and their items are unknown to the small vocabularies (OOV buckets).
+        var fitLog = log.Before(first + (last - first) * 2 / 3);
+        var vocab = new IdVocabularyOptions { UserSize = 64, ItemSize = 300, CategorySize = 40, OovShare = 0.1, SequenceLength = t };
+        var samples = CvrSampleSet.Build(log, new CvrSampleOptions { NegativeKeepRate = 0.5, Seed = 3 });
+        Assert.IsTrue(samples.Count > 1000, $"{samples.Count} samples");
+        Assert.IsTrue(samples.Hours.Any(h => h > fitLog.HourRange().Last), "some samples after the fitted log");
+        var view = samples.ToDataView();
+        var features = ml.Transforms.CvrFeatures(fitLog, vocab).Fit(view);
+        var x = features.Transform(view);
+
+        var fast = Fast(x);
+        AssertSame(Rows(x), fast);
+        AssertSame(Rows(x, labels: false), Fast(x, labels: false));
+        // The cases the test is about really occur.
+        Assert.IsTrue(fast.SeqLen.Any(l => l == 0) && fast.SeqLen.Any(l => l == t), "empty and full sequences");
+        Assert.IsTrue(fast.Weight.Any(w => w != 1f), "down-sampling weights");
+        var oovItem = features.Flatten().OfType<IdVocabularyTransformer>().Single().Items;
+        Assert.IsTrue(samples.ItemIds.Any(i => !oovItem.Contains(i)), "unknown items");
+    }
+
+    [TestMethod]
+    public void FastPathAppliesThroughAFittedTrainerChainAndALoadedModel()
+    {
+        var ml = new MLContext(1);
+        var log = Generated();
+        var (first, last) = log.HourRange();
+        var fitLog = log.Before(first + (last - first) / 2);
+        var vocab = new IdVocabularyOptions { UserSize = 64, ItemSize = 300, CategorySize = 40, OovShare = 0.1, SequenceLength = 5 };
+        var features = ml.Transforms.CvrFeatures(fitLog, vocab).Fit(CvrSampleSet.Build(fitLog).ToDataView());
+        var path = Path.Combine(Path.GetTempPath(), $"cvr-columnar-{Guid.NewGuid():N}.zip");
+        try
+        {
+            var all = CvrSampleSet.Build(log);
+            ml.Model.Save(features, all.ToDataView().Schema, path);
+            var loaded = ml.Model.Load(path, out _);
+            // After the fitted log's end a loaded model serves from the compact state: both paths agree.
+            var later = all.Slice(fitLog.HourRange().Last + 1, int.MaxValue).ToDataView();
+            var x = loaded.Transform(later);
+            AssertSame(Rows(x), Fast(x));
+            // Inside the fitted log a loaded model has no history: both paths throw the same error.
+            var early = loaded.Transform(all.Slice(first, fitLog.HourRange().Last).ToDataView());
+            var rowError = Assert.ThrowsExactly<InvalidOperationException>(() => Rows(early));
+            var fastError = Assert.ThrowsExactly<InvalidOperationException>(() => FeatureTable.Read(early, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight));
+            StringAssert.Contains(fastError.Message, "lies inside the fitted log");
+            StringAssert.Contains(rowError.Message, "lies inside the fitted log");
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void ValuesBeyond16BitsSwitchTheFastPathToFloatsLikeTheCursorPath()
+    {
+        // User 1: 65,536 distinct clicks on one day (a count past 16 bits), then a click the next day.
+        // User 2: an event 70,000 hours (8 years) before a click (an hours-ago past 16 bits).
+        var b = new EventLogBuilder();
+        int day0 = TianchiTime.Parse("2014-12-01 00");
+        for (int i = 0; i < 65_536; i++) b.Add(1, 10_000 + i / 24, BehaviorType.Click, "", 5, day0 + i % 24);
+        b.Add(1, 7, BehaviorType.Click, "", 5, day0 + 30);
+        b.Add(2, 8, BehaviorType.Cart, "", 6, day0 + 30 - 70_000);
+        b.Add(2, 9, BehaviorType.Click, "", 6, day0 + 30);
+        b.Add(3, 9, BehaviorType.Click, "", 6, day0 + 31);
+        b.Add(3, 9, BehaviorType.Click, "", 6, day0 + 80);
+        var log = b.Build();
+        var ml = new MLContext(1);
+        var samples = CvrSampleSet.Build(log, new CvrSampleOptions { HorizonHours = 1 });
+        var view = samples.ToDataView();
+        var x = ml.Transforms.CvrFeatures(log, new IdVocabularyOptions { SequenceLength = 3 }).Fit(view).Transform(view);
+        var fast = Fast(x);
+        Assert.IsFalse(fast.RawCountMode);
+        Assert.IsFalse(fast.RawHoursAgoMode);
+        AssertSame(Rows(x), fast);
+        Assert.IsTrue(fast.Counts.Any(c => c == MathF.Log(1f + 65_536f)));
+        Assert.IsTrue(fast.SeqHoursAgo.Any(h => h == 70_000f));
+    }
+
+    [TestMethod]
+    public void ViewsItDoesNotRecogniseFallBackToTheCursorPath()
+    {
+        var ml = new MLContext(1);
+        var log = Generated();
+        var vocab = new IdVocabularyOptions { UserSize = 64, ItemSize = 300, CategorySize = 40, OovShare = 0.1, SequenceLength = 6 };
+        var samples = CvrSampleSet.Build(log);
+        var view = samples.ToDataView();
+        var features = ml.Transforms.CvrFeatures(log, vocab).Fit(view);
+        var reference = Rows(features.Transform(view));
+        AssertSame(reference, Fast(features.Transform(view)));
+
+        void Fallback(IDataView x, Func<FeatureTable, bool>? check = null)
+        {
+            Assert.IsNull(ColumnarFeatureReader.TryCreate(x, 6, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight));
+            var table = FeatureTable.Read(x, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight);
+            if (check is null) AssertSame(Rows(x), table);
+            else Assert.IsTrue(check(table));
+        }
+        // A foreign transform on top (hides the user id the table does not read, but is not ours).
+        Fallback(ml.Transforms.CopyColumns(CvrColumns.Weight, CvrColumns.Weight).Fit(features.Transform(view)).Transform(features.Transform(view)));
+        // A cache and a filter between the root and the features.
+        Fallback(features.Transform(ml.Data.Cache(view)));
+        var filtered = ml.Data.FilterRowsByColumn(view, CvrColumns.Weight, lowerBound: 0, upperBound: 2);
+        Fallback(features.Transform(filtered));
+        // A foreign transform that hides a root input (the user id) below our transforms.
+        var remapped = ml.Transforms.CopyColumns(CvrColumns.UserId, CvrColumns.ItemId).Fit(view).Transform(view);
+        Fallback(features.Transform(remapped), t => t.Count == samples.Count);
+        // The labels hidden by an own transform's output name cannot come from the root.
+        Assert.IsNull(ColumnarFeatureReader.TryCreate(features.Transform(view), 6, CvrColumns.SeqLength, null, null));
+    }
+}

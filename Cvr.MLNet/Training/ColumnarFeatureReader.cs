@@ -1,0 +1,279 @@
+using System.Runtime.ExceptionServices;
+using Cvr.MLNet.Data;
+using Cvr.MLNet.Pipeline;
+using Cvr.MLNet.Samples;
+using Cvr.MLNet.Transforms;
+using Cvr.MLNet.Transforms.Counts;
+using Cvr.MLNet.Transforms.Sequence;
+using Cvr.MLNet.Transforms.Time;
+using Cvr.MLNet.Transforms.Vocabulary;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Cvr.MLNet.Training;
+
+/// <summary>
+/// The columnar fast path of <see cref="FeatureTable.Read"/>: when the view is our own feature transforms
+/// (time, counts, sequence, vocabulary) over an <see cref="ArrayDataView"/> (the sample set's view), the
+/// table is filled straight from the root's column arrays with the fitted transformers' own per-row
+/// functions, in parallel over row ranges — no cursors, getters or per-row allocations. The values are
+/// the cursor path's bit for bit: same functions, same inputs, same conversions.
+/// </summary>
+/// <remarks>
+/// A plan is made only when every column the table reads resolves, through the chain's column hiding, to
+/// the expected producer (one transformer of each kind, and the root's arrays for ids, times, labels and
+/// weight); anything else — a foreign transform, a filter, a cache, another root — gets no plan and the
+/// caller reads with cursors.
+/// </remarks>
+internal sealed class ColumnarFeatureReader
+{
+    /// <summary>Rows per parallel work item: large enough to amortise scheduling, small enough to balance 2–16 cores.</summary>
+    internal const int ChunkRows = 16_384;
+
+    private readonly int _count, _t;
+    private readonly TimeFeaturesTransformer _time;
+    private readonly BehaviorCountsTransformer _counts;
+    private readonly BehaviorSequenceTransformer _sequence;
+    private readonly IdVocabularyTransformer _vocabulary;
+    private readonly int[] _timeHours, _countUsers, _countHours, _seqUsers, _seqHours, _vocUsers, _vocItems, _vocCategories;
+    private readonly bool[]? _favCart, _buy;
+    private readonly float[]? _weight;
+    private readonly string? _weightColumn;
+    private volatile bool _countsNotRaw, _hoursNotRaw;
+    // Item index of each history event, computed on first use (0 = not yet: indices start at 1). Sequences
+    // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
+    // a sequential read. Races are benign: every writer stores the same value.
+    private int[]? _itemIndexOfEvent;
+
+    private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
+        IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn)
+    {
+        _count = count; _t = t; _time = time; _counts = counts; _sequence = sequence; _vocabulary = vocabulary;
+        (_timeHours, _countUsers, _countHours, _seqUsers, _seqHours, _vocUsers, _vocItems, _vocCategories) =
+            (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6], inputs[7]);
+        _favCart = favCart; _buy = buy; _weight = weight; _weightColumn = weightColumn;
+    }
+
+    /// <summary>Rows the plan fills.</summary>
+    public int Count => _count;
+
+    /// <summary>
+    /// A plan for <paramref name="view"/>, or null when it is not (exactly) our feature chain over column arrays.
+    /// The caller has already checked the schema (column names and types).
+    /// </summary>
+    public static ColumnarFeatureReader? TryCreate(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn)
+    {
+        // Stages from the root up; stop at the first view that is not one of our mapped views.
+        var stages = new List<RowMappingTransformer>();
+        var current = view;
+        while (current is IMappedDataView mapped) { stages.Add(mapped.Transformer); current = mapped.Source; }
+        if (current is not ArrayDataView root || stages.Count == 0) return null;
+        stages.Reverse();
+        int count = (int)(root.GetRowCount() ?? -1);
+        if (count < 0) return null;
+
+        // The stage that produces `name` as seen above stage `below` (exclusive), or -1 for the root.
+        int Producer(string name, int below)
+        {
+            for (int i = below - 1; i >= 0; i--)
+                foreach (var o in stages[i].DeclaredOutputs)
+                    if (o.Name == name) return i;
+            return -1;
+        }
+        T? Single<T>(params string[] names) where T : RowMappingTransformer
+        {
+            int s = Producer(names[0], stages.Count);
+            if (s < 0 || stages[s] is not T found) return null;
+            foreach (var n in names) if (Producer(n, stages.Count) != s) return null;
+            return found;
+        }
+        var time = Single<TimeFeaturesTransformer>(CvrColumns.Weekday, CvrColumns.HourOfDay, CvrColumns.IsWeekend, CvrColumns.TimeDelta, CvrColumns.Timestamp);
+        var counts = Single<BehaviorCountsTransformer>(CvrColumns.BehaviorCounts);
+        var sequence = Single<BehaviorSequenceTransformer>(CvrColumns.SeqBehaviors, CvrColumns.SeqHoursAgo, CvrColumns.SeqLength);
+        var vocabulary = Single<IdVocabularyTransformer>(CvrColumns.UserIndex, CvrColumns.ItemIndex, CvrColumns.CategoryIndex,
+            CvrColumns.SeqItemIndices, CvrColumns.SeqCategoryIndices);
+        if (time is null || counts is null || sequence is null || vocabulary is null) return null;
+        if (sequence.Length != t || vocabulary.SequenceLength != t) return null;
+
+        // The vocabulary must read this very sequence transformer's raw ids and length.
+        int vocStage = stages.IndexOf(vocabulary), seqStage = stages.IndexOf(sequence);
+        foreach (var n in new[] { CvrColumns.SeqItemIds, CvrColumns.SeqCategoryIds, CvrColumns.SeqLength })
+            if (Producer(n, vocStage) != seqStage) return null;
+
+        // Root inputs: raw arrays, not hidden by any stage below their reader.
+        T[]? RootArray<T>(string name, int reader, bool hourTime = false)
+        {
+            if (Producer(name, reader) >= 0) return null;
+            var c = root.FindColumn(name);
+            return c is { Values: T[] a } && c.IsHourTime == hourTime && a.Length >= count ? a : null;
+        }
+        int timeStage = stages.IndexOf(time), countStage = stages.IndexOf(counts);
+        int[]?[] inputs =
+        [
+            RootArray<int>(time.TimeColumn, timeStage, hourTime: true),
+            RootArray<int>(counts.UserColumn, countStage), RootArray<int>(counts.TimeColumn, countStage, hourTime: true),
+            RootArray<int>(sequence.UserColumn, seqStage), RootArray<int>(sequence.TimeColumn, seqStage, hourTime: true),
+            RootArray<int>(CvrColumns.UserId, vocStage), RootArray<int>(CvrColumns.ItemId, vocStage), RootArray<int>(CvrColumns.CategoryId, vocStage),
+        ];
+        if (inputs.Any(a => a is null)) return null;
+        bool[]? fav = null, buy = null;
+        float[]? weight = null;
+        if (favCartColumn is not null && (fav = RootArray<bool>(favCartColumn, stages.Count)) is null) return null;
+        if (buyColumn is not null && (buy = RootArray<bool>(buyColumn, stages.Count)) is null) return null;
+        if (weightColumn is not null && (weight = RootArray<float>(weightColumn, stages.Count)) is null) return null;
+        return new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn);
+    }
+
+    /// <summary>
+    /// Fills every row of <paramref name="table"/> (sized to <see cref="Count"/> rows, raw count form), in parallel
+    /// over row ranges.
+    /// </summary>
+    public void Fill(FeatureTable table, CancellationToken ct = default)
+    {
+        if (_weight is not null)
+            for (int r = 0; r < _count; r++)
+            {
+                float f = _weight[r];
+                if (!(f >= 0) || float.IsInfinity(f))
+                    throw new InvalidDataException($"Column '{_weightColumn}' (example weight): row {r} has weight {f}; weights must be finite and non-negative.");
+            }
+        int chunks = (_count + ChunkRows - 1) / ChunkRows;
+        if (_sequence.Store.History is { } history) _itemIndexOfEvent = new int[history.EventCount];
+        try
+        {
+            Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, () => new Scratch(_t), (c, _, scratch) =>
+            {
+                int from = c * ChunkRows;
+                FillRange(table, from, Math.Min(_count, from + ChunkRows), scratch);
+                return scratch;
+            }, _ => { });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Same exception as the cursor path would surface (e.g. a loaded model's store asked for historical times).
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        if (_hoursNotRaw)
+        {
+            // Some hours-ago value does not fit 16 bits: redo the column as floats (rare; sequential).
+            table.UseFloatHoursAgo();
+            var scratch = new Scratch(_t);
+            for (int r = 0; r < _count; r++)
+                _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), scratch.Items, scratch.Categories, scratch.Behaviors, table.SeqHoursAgo.AsSpan(r * _t, _t));
+        }
+        if (_countsNotRaw)
+        {
+            // Some count does not fit 16 bits: redo the counts column as log1p floats (rare; sequential).
+            table.UseFloatCounts();
+            var counts = new float[BehaviorFeatures.CountLength];
+            for (int r = 0; r < _count; r++)
+            {
+                _counts.Fill(_countUsers[r], Hour(_countHours[r]), counts);
+                table.StoreCounts(r, counts);
+            }
+        }
+    }
+
+    /// <summary>Per-worker buffers: raw sequence ids and counts before mapping.</summary>
+    private sealed class Scratch(int t)
+    {
+        public readonly int[] Items = new int[t], Categories = new int[t], Behaviors = new int[t];
+        public readonly float[] Counts = new float[BehaviorFeatures.CountLength], HoursAgo = new float[t];
+    }
+
+    private void FillRange(FeatureTable tb, int from, int to, Scratch s)
+    {
+        int t = _t;
+        var users = _vocabulary.Users; var items = _vocabulary.Items; var cats = _vocabulary.Categories;
+        var td = tb.TimeDense.AsSpan(); var seqBeh = tb.SeqBehaviors.AsSpan(); var seqHours = tb.RawHoursAgo.AsSpan();
+        const int c = BehaviorFeatures.CountLength;
+        for (int r = from; r < to; r++)
+        {
+            // Samples come in (hour, user) runs: a row with the same inputs as the previous row of this range
+            // gets a copy of its outputs (the transforms are pure functions of those inputs).
+            bool again = r > from;
+            if (again && _timeHours[r] == _timeHours[r - 1])
+            {
+                tb.Weekday[r] = tb.Weekday[r - 1]; tb.Hour[r] = tb.Hour[r - 1];
+                td.Slice((r - 1) * 3, 3).CopyTo(td.Slice(r * 3, 3));
+            }
+            else // the cursor path hands the transforms a DateTime and converts back; do the same round trip
+                _time.Fill(Hour(_timeHours[r]), tb.Weekday.AsSpan(r, 1), td.Slice(r * 3, 1), tb.Hour.AsSpan(r, 1), td.Slice(r * 3 + 1, 1), td.Slice(r * 3 + 2, 1));
+
+            if (again && _countUsers[r] == _countUsers[r - 1] && _countHours[r] == _countHours[r - 1])
+                tb.RawCounts.AsSpan((r - 1) * c, c).CopyTo(tb.RawCounts.AsSpan(r * c, c));
+            else
+            {
+                _counts.Fill(_countUsers[r], Hour(_countHours[r]), s.Counts);
+                if (!tb.TryStoreRawCounts(r, s.Counts)) _countsNotRaw = true;
+            }
+
+            var si = tb.SeqItems.AsSpan(r * t, t); var sc = tb.SeqCategories.AsSpan(r * t, t);
+            if (again && _seqUsers[r] == _seqUsers[r - 1] && _seqHours[r] == _seqHours[r - 1])
+            {
+                tb.SeqLen[r] = tb.SeqLen[r - 1];
+                seqBeh.Slice((r - 1) * t, t).CopyTo(seqBeh.Slice(r * t, t));
+                seqHours.Slice((r - 1) * t, t).CopyTo(seqHours.Slice(r * t, t));
+                tb.SeqItems.AsSpan((r - 1) * t, t).CopyTo(si);
+                tb.SeqCategories.AsSpan((r - 1) * t, t).CopyTo(sc);
+            }
+            else if (!TryFillFromHistory(tb, r, si, sc, seqBeh.Slice(r * t, t), seqHours.Slice(r * t, t)))
+            {
+                int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, s.HoursAgo);
+                tb.SeqLen[r] = len;
+                var sb = seqBeh.Slice(r * t, t); var sh = seqHours.Slice(r * t, t);
+                for (int p = 0; p < t; p++)
+                {
+                    sb[p] = FeatureTable.Behavior(s.Behaviors[p], r);
+                    if (FeatureTable.IsWholeHours(s.HoursAgo[p])) sh[p] = (ushort)s.HoursAgo[p];
+                    else _hoursNotRaw = true;
+                }
+                si.Clear(); sc.Clear();
+                int m = Math.Min(len, t);
+                for (int p = 0; p < m; p++) { si[p] = items.IndexOf(s.Items[p]); sc[p] = cats.IndexOf(s.Categories[p]); }
+            }
+
+            tb.User[r] = again && _vocUsers[r] == _vocUsers[r - 1] ? tb.User[r - 1] : users.IndexOf(_vocUsers[r]);
+            tb.Item[r] = items.IndexOf(_vocItems[r]);
+            tb.Category[r] = cats.IndexOf(_vocCategories[r]);
+
+            if (_favCart is not null) tb.FavCart[r] = _favCart[r];
+            if (_buy is not null) tb.Buy[r] = _buy[r];
+            tb.Weight[r] = _weight is null ? 1f : _weight[r];
+        }
+    }
+
+    /// <summary>
+    /// The sequence of row <paramref name="r"/> straight from the full history, when the store would read it
+    /// (a time inside the fitted log): <see cref="BehaviorFeatures.FillSequence"/> then the vocabulary's
+    /// mapping, with memoised item indices. False for the store's other cases (live state, no history).
+    /// </summary>
+    private bool TryFillFromHistory(FeatureTable tb, int r, Span<int> si, Span<int> sc, Span<byte> sb, Span<ushort> hoursAgo)
+    {
+        var store = _sequence.Store;
+        int hour = Hour(_seqHours[r]);
+        if (_itemIndexOfEvent is not { } memo || store.History is not { } history || hour > store.FittedLastHour) return false;
+        si.Clear(); sc.Clear(); sb.Clear(); hoursAgo.Clear();
+        int u = history.IndexOf(_seqUsers[r]);
+        if (u < 0) { tb.SeqLen[r] = 0; return true; }
+        var ev = history.EventsOf(u);
+        int end = ev.CountBefore(hour), len = Math.Min(si.Length, end), start = history.Offsets[u];
+        var items = _vocabulary.Items; var cats = _vocabulary.Categories;
+        for (int p = 0; p < len; p++)
+        {
+            int e = end - 1 - p, g = start + e;
+            int item = memo[g];
+            if (item == 0) memo[g] = item = items.IndexOf(ev.Items[e]);
+            si[p] = item;
+            sc[p] = cats.IndexOf(ev.Categories[e]);
+            sb[p] = ev.Behaviors[e];
+            float ago = hour - ev.Hours[e];
+            if (FeatureTable.IsWholeHours(ago)) hoursAgo[p] = (ushort)ago;
+            else _hoursNotRaw = true;
+        }
+        tb.SeqLen[r] = len;
+        return true;
+    }
+
+    private static int Hour(int hourIndex) => TianchiTime.ToHour(TianchiTime.FromHour(hourIndex));
+}
