@@ -1,4 +1,5 @@
 using Cvr.MLNet.Transforms.Counts;
+using Cvr.MLNet.Transforms.Interactions;
 using Cvr.MLNet.Transforms.Sequence;
 using Cvr.MLNet.Transforms.Time;
 using Cvr.MLNet.Transforms.Vocabulary;
@@ -27,6 +28,10 @@ public static class CvrTransformsCatalog
     public static BehaviorSequenceEstimator CvrBehaviorSequence(this TransformsCatalog catalog, CvrEventSource events, int length = 20,
         string userColumnName = CvrColumns.UserId, string timeColumnName = CvrColumns.Time) =>
         new(catalog.GetEnvironment(), events, length, userColumnName, timeColumnName);
+
+    /// <summary>The user's events before the sample on the candidate's category and item, and the item's events (19 values).</summary>
+    public static InteractionFeaturesEstimator CvrInteractionFeatures(this TransformsCatalog catalog, CvrEventSource events) =>
+        new(catalog.GetEnvironment(), events);
 
     /// <summary>Maps user/item/category ids (candidate and sequence) to embedding indices.</summary>
     public static IdVocabularyEstimator CvrIdVocabulary(this TransformsCatalog catalog, CvrEventSource events, IdVocabularyOptions? options = null) =>
