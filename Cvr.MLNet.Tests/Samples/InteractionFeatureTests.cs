@@ -77,7 +77,7 @@ public sealed class InteractionFeatureTests
         var later = Fill(store, 1, 10, 100, H("2014-12-03 10"));
         Assert.AreEqual(1f, later[F.UserCategoryRecent]);
         Assert.AreEqual(1f, later[F.UserItemHoursSince]);
-        Assert.AreEqual(2f, later[F.ItemCounts]);
+        Assert.AreEqual(3f, later[F.ItemCounts]);          // both users clicked it at 12-03 09
         // Unknown user, item and category: zero counts, "no event" gaps.
         var none = Fill(store, 99, 999, 999, H("2014-12-03 09"));
         CollectionAssert.AreEqual(Enumerable.Repeat(0f, F.Length).Select((x, i) => i is F.UserCategoryHoursSince or F.UserItemHoursSince ? F.NoEventHours : x).ToArray(), none);
