@@ -49,7 +49,7 @@ public sealed class CvrBenchmarkOptions
     /// The network: the reference architecture exactly (30,393,341 parameters: the library's defaults
     /// without the time-gap key embedding, which the reference does not have).
     /// </summary>
-    public CvrNetworkOptions Network { get; set; } = new() { UseTimeGap = false };
+    public CvrNetworkOptions Network { get; set; } = new() { UseTimeGap = false, InteractionFeatures = 0 };
 
     /// <summary>Validates every option; throws <see cref="ArgumentOutOfRangeException"/> naming it.</summary>
     public CvrBenchmarkOptions Check()

@@ -46,7 +46,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         Threshold = threshold;
         TrainingHistory = history;
         BestEpoch = bestEpoch;
-        _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength)];
+        _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength, network.Options.InteractionFeatures)];
     }
 
     /// <summary>The trained network (eval mode, CPU).</summary>
@@ -93,8 +93,9 @@ public sealed class CvrModelTransformer : RowMappingTransformer
             };
         }
         int t = Network.Options.SequenceLength;
-        var reader = new FeatureTable.RowReader(input, t);
-        var table = FeatureTable.SingleRow(t);
+        int k = Network.Options.InteractionFeatures;
+        var reader = new FeatureTable.RowReader(input, t, interactions: k);
+        var table = FeatureTable.SingleRow(t, k);
         Network.eval(); // once per mapper: the per-row path does not walk the modules
         return o =>
         {
@@ -125,7 +126,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     /// <summary>Scores every row of <paramref name="input"/> in batches (the fast path for evaluation).</summary>
     public (float[] PFavCart, float[] PBuy) Score(IDataView input, int batchSize = 4096)
     {
-        var table = FeatureTable.Read(input, null, null, null);
+        var table = FeatureTable.Read(input, null, null, null, interactions: Network.Options.InteractionFeatures);
         var rows = Enumerable.Range(0, table.Count).ToArray();
         return CvrTrainingLoop.Predict(Network, table, rows, batchSize, CPU);
     }
@@ -133,8 +134,8 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     /// <summary>Mean SE field weights over <paramref name="input"/> (feature importance per field), keyed by field name.</summary>
     public IReadOnlyDictionary<string, float> FieldImportance(IDataView input, int batchSize = 4096)
     {
-        var table = FeatureTable.Read(input, null, null, null);
-        var sums = new double[CvrNetworkOptions.Fields];
+        var table = FeatureTable.Read(input, null, null, null, interactions: Network.Options.InteractionFeatures);
+        var sums = new double[Network.Options.FieldCount];
         Network.eval();
         using (no_grad())
         {
@@ -149,7 +150,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 for (int f = 0; f < w.Length; f++) sums[f] += w[f];
             }
         }
-        return CvrNetworkOptions.FieldNames.Select((name, f) => (name, v: (float)(sums[f] / Math.Max(1, table.Count))))
+        return Network.Options.FieldNames.Select((name, f) => (name, v: (float)(sums[f] / Math.Max(1, table.Count))))
             .ToDictionary(x => x.name, x => x.v);
     }
 

@@ -16,22 +16,29 @@ internal sealed class FeatureTable
 {
     public int Count { get; private set; }
     public int T { get; }
+    /// <summary>Interaction features per row (0 when the network reads none).</summary>
+    public int K { get; }
     public int[] User = [], Item = [], Category = [], Weekday = [], Hour = [], SeqLen = [];
     public float[] TimeDense = [];   // N × 3: weekend, delta, timestamp
     public float[] Counts = [];      // N × 28, log1p
+    public float[] Interactions = []; // N × K, log1p
     public int[] SeqItems = [], SeqCategories = [], SeqBehaviors = []; // N × T
     public float[] SeqHoursAgo = []; // N × T
     public bool[] FavCart = [], Buy = [];
     public float[] Weight = [];
 
-    private FeatureTable(int t) => T = t;
+    private FeatureTable(int t, int k) { T = t; K = k; }
 
     /// <summary>The feature columns the trainer reads, with their expected types.</summary>
-    public static IReadOnlyList<InputColumn> RequiredColumns(int t)
+    public static IReadOnlyList<InputColumn> RequiredColumns(int t, int interactions = 0)
     {
         var vi = new VectorDataViewType(NumberDataViewType.Int32, t);
+        InputColumn[] extra = interactions > 0
+            ? [new(CvrColumns.Interactions, new VectorDataViewType(NumberDataViewType.Single, interactions), "interaction features")]
+            : [];
         return
         [
+            .. extra,
             new(CvrColumns.UserIndex, NumberDataViewType.Int32, "user index"),
             new(CvrColumns.ItemIndex, NumberDataViewType.Int32, "item index"),
             new(CvrColumns.CategoryIndex, NumberDataViewType.Int32, "category index"),
@@ -59,22 +66,23 @@ internal sealed class FeatureTable
     }
 
     /// <summary>Reads every row of <paramref name="view"/>; labels and weight are read when present.</summary>
-    public static FeatureTable Read(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default)
+    public static FeatureTable Read(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default,
+        int interactions = 0)
     {
         int t = SequenceLengthOf(view.Schema);
-        foreach (var c in RequiredColumns(t)) SchemaChecks.Require(view.Schema, c.Name, c.Type, c.Role);
+        foreach (var c in RequiredColumns(t, interactions)) SchemaChecks.Require(view.Schema, c.Name, c.Type, c.Role);
         if (favCartColumn is not null) SchemaChecks.Require(view.Schema, favCartColumn, BooleanDataViewType.Instance, "fav/cart label");
         if (buyColumn is not null) SchemaChecks.Require(view.Schema, buyColumn, BooleanDataViewType.Instance, "buy label");
         if (weightColumn is not null) SchemaChecks.Require(view.Schema, weightColumn, NumberDataViewType.Single, "example weight");
 
-        var table = new FeatureTable(t);
+        var table = new FeatureTable(t, interactions);
         int cap = (int)Math.Min(view.GetRowCount() ?? 1024, int.MaxValue - 1);
         table.Resize(Math.Max(cap, 16));
         var s = view.Schema;
-        var cols = RequiredColumns(t).Select(c => s[c.Name]).ToList();
+        var cols = RequiredColumns(t, interactions).Select(c => s[c.Name]).ToList();
         foreach (var name in new[] { favCartColumn, buyColumn, weightColumn }) if (name is not null) cols.Add(s[name]);
         using var cur = view.GetRowCursor(cols);
-        var reader = new RowReader(cur, t, favCartColumn, buyColumn, weightColumn);
+        var reader = new RowReader(cur, t, favCartColumn, buyColumn, weightColumn, interactions);
         int n = 0;
         while (cur.MoveNext())
         {
@@ -89,18 +97,18 @@ internal sealed class FeatureTable
     }
 
     /// <summary>An empty (zeroed) table of <paramref name="count"/> rows, filled by the caller (benchmarks, tests).</summary>
-    internal static FeatureTable Create(int count, int t)
+    internal static FeatureTable Create(int count, int t, int interactions = 0)
     {
-        var table = new FeatureTable(t);
+        var table = new FeatureTable(t, interactions);
         table.Resize(count);
         table.Count = count;
         return table;
     }
 
     /// <summary>A one-row table for per-request scoring.</summary>
-    public static FeatureTable SingleRow(int t)
+    public static FeatureTable SingleRow(int t, int interactions = 0)
     {
-        var table = new FeatureTable(t);
+        var table = new FeatureTable(t, interactions);
         table.Resize(1);
         table.Count = 1;
         return table;
@@ -113,6 +121,8 @@ internal sealed class FeatureTable
         private readonly ValueGetter<int> _user, _item, _cat, _wd, _hour, _len;
         private readonly ValueGetter<float> _we, _delta, _ts;
         private readonly ValueGetter<VBuffer<float>> _counts, _hoursAgo;
+        private readonly ValueGetter<VBuffer<float>>? _interactions;
+        private VBuffer<float> _interBuf;
         private readonly ValueGetter<VBuffer<int>> _si, _sc, _sb;
         private readonly ValueGetter<bool>? _fav, _buy;
         private readonly ValueGetter<float>? _w;
@@ -121,7 +131,7 @@ internal sealed class FeatureTable
         private VBuffer<int> _siBuf, _scBuf, _sbBuf;
         private long _rowsRead;
 
-        public RowReader(DataViewRow row, int t, string? favCartColumn = null, string? buyColumn = null, string? weightColumn = null)
+        public RowReader(DataViewRow row, int t, string? favCartColumn = null, string? buyColumn = null, string? weightColumn = null, int interactions = 0)
         {
             _t = t;
             var s = row.Schema;
@@ -131,6 +141,7 @@ internal sealed class FeatureTable
             _we = row.GetGetter<float>(s[CvrColumns.IsWeekend]); _delta = row.GetGetter<float>(s[CvrColumns.TimeDelta]);
             _ts = row.GetGetter<float>(s[CvrColumns.Timestamp]);
             _counts = row.GetGetter<VBuffer<float>>(s[CvrColumns.BehaviorCounts]);
+            _interactions = interactions > 0 ? row.GetGetter<VBuffer<float>>(s[CvrColumns.Interactions]) : null;
             _si = row.GetGetter<VBuffer<int>>(s[CvrColumns.SeqItemIndices]); _sc = row.GetGetter<VBuffer<int>>(s[CvrColumns.SeqCategoryIndices]);
             _sb = row.GetGetter<VBuffer<int>>(s[CvrColumns.SeqBehaviors]); _hoursAgo = row.GetGetter<VBuffer<float>>(s[CvrColumns.SeqHoursAgo]);
             _fav = favCartColumn is null ? null : row.GetGetter<bool>(s[favCartColumn]);
@@ -148,6 +159,12 @@ internal sealed class FeatureTable
             _counts(ref _countsBuf);
             var cs = table.Counts.AsSpan(n * 28, 28);
             for (int k = 0; k < 28; k++) cs[k] = MathF.Log(1f + Math.Max(0f, _countsBuf.GetItemOrDefault(k)));
+            if (_interactions is not null)
+            {
+                _interactions(ref _interBuf);
+                var xs = table.Interactions.AsSpan(n * table.K, table.K);
+                for (int k = 0; k < xs.Length; k++) xs[k] = MathF.Log(1f + Math.Max(0f, _interBuf.GetItemOrDefault(k)));
+            }
             _si(ref _siBuf); _sc(ref _scBuf); _sb(ref _sbBuf); _hoursAgo(ref _hoursBuf);
             for (int p = 0; p < t; p++)
             {
@@ -171,7 +188,7 @@ internal sealed class FeatureTable
     private void Resize(int n)
     {
         Array.Resize(ref User, n); Array.Resize(ref Item, n); Array.Resize(ref Category, n); Array.Resize(ref Weekday, n);
-        Array.Resize(ref Hour, n); Array.Resize(ref SeqLen, n); Array.Resize(ref TimeDense, n * 3); Array.Resize(ref Counts, n * 28);
+        Array.Resize(ref Hour, n); Array.Resize(ref SeqLen, n); Array.Resize(ref TimeDense, n * 3); Array.Resize(ref Counts, n * 28); Array.Resize(ref Interactions, n * K);
         Array.Resize(ref SeqItems, n * T); Array.Resize(ref SeqCategories, n * T); Array.Resize(ref SeqBehaviors, n * T);
         Array.Resize(ref SeqHoursAgo, n * T); Array.Resize(ref FavCart, n); Array.Resize(ref Buy, n); Array.Resize(ref Weight, n);
     }
@@ -205,7 +222,7 @@ internal sealed class FeatureTable
     {
         int b = rows.Length;
         var user = new long[b]; var item = new long[b]; var cat = new long[b]; var wd = new long[b]; var hr = new long[b];
-        var td = new float[b * 3]; var cn = new float[b * 28];
+        var td = new float[b * 3]; var cn = new float[b * 28]; var ia = new float[b * K];
         var si = new long[b * T]; var sc = new long[b * T]; var sb = new long[b * T]; var sh = new float[b * T]; var mask = new float[b * T];
         for (int j = 0; j < b; j++)
         {
@@ -219,6 +236,7 @@ internal sealed class FeatureTable
             }
             TimeDense.AsSpan(r * 3, 3).CopyTo(td.AsSpan(j * 3));
             Counts.AsSpan(r * 28, 28).CopyTo(cn.AsSpan(j * 28));
+            Interactions.AsSpan(r * K, K).CopyTo(ia.AsSpan(j * K));
             int len = Math.Min(SeqLen[r], T);
             for (int p = 0; p < T; p++)
             {
@@ -237,6 +255,7 @@ internal sealed class FeatureTable
             UserIdx = tensor(user, device: device), ItemIdx = tensor(item, device: device), CategoryIdx = tensor(cat, device: device),
             Weekday = tensor(wd, device: device), Hour = tensor(hr, device: device),
             TimeDense = tensor(td, [b, 3], device: device), Counts = tensor(cn, [b, 28], device: device),
+            Interactions = K > 0 ? tensor(ia, [b, K], device: device) : null,
             SeqItems = tensor(si, [b, T], device: device), SeqCategories = tensor(sc, [b, T], device: device),
             SeqBehaviors = tensor(sb, [b, T], device: device), SeqHoursAgo = tensor(sh, [b, T], device: device),
             SeqMask = tensor(mask, [b, T], device: device),

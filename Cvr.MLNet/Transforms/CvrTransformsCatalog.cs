@@ -39,15 +39,18 @@ public static class CvrTransformsCatalog
 
     /// <summary>
     /// The whole feature pipeline the <c>CvrTrainer</c> reads: time features, behavior counts, behavior
-    /// sequence and id vocabulary, fitted on one event log (indexed once).
+    /// sequence, interaction features (unless <paramref name="interactions"/> is false — for a network
+    /// with <c>InteractionFeatures = 0</c>) and id vocabulary, fitted on one event log (indexed once).
     /// </summary>
-    public static EstimatorChain<ITransformer> CvrFeatures(this TransformsCatalog catalog, CvrEventSource events, IdVocabularyOptions? vocabulary = null)
+    public static EstimatorChain<ITransformer> CvrFeatures(this TransformsCatalog catalog, CvrEventSource events, IdVocabularyOptions? vocabulary = null,
+        bool interactions = true)
     {
         vocabulary ??= new IdVocabularyOptions();
-        return new EstimatorChain<ITransformer>()
+        var chain = new EstimatorChain<ITransformer>()
             .Append<ITransformer>(catalog.CvrTimeFeatures(events))
             .Append<ITransformer>(catalog.CvrBehaviorCounts(events))
-            .Append<ITransformer>(catalog.CvrBehaviorSequence(events, vocabulary.SequenceLength))
-            .Append<ITransformer>(catalog.CvrIdVocabulary(events, vocabulary));
+            .Append<ITransformer>(catalog.CvrBehaviorSequence(events, vocabulary.SequenceLength));
+        if (interactions) chain = chain.Append<ITransformer>(catalog.CvrInteractionFeatures(events));
+        return chain.Append<ITransformer>(catalog.CvrIdVocabulary(events, vocabulary));
     }
 }
