@@ -66,6 +66,9 @@ public sealed class CvrBenchmarkOptions
         if (Threads < 1) Fail(nameof(Threads), Threads, "must be at least 1");
         if (!(GradientClipNorm >= 0)) Fail(nameof(GradientClipNorm), GradientClipNorm, "must be non-negative");
         (Network ?? throw new ArgumentNullException(nameof(Network))).Validate();
+        if (Network.InteractionFeatures != 0)
+            throw new ArgumentOutOfRangeException(nameof(Network), Network.InteractionFeatures,
+                "Network.InteractionFeatures must be 0: the benchmark measures the PyTorch reference's 7-field network (its synthetic pools carry no interaction features).");
         return this;
     }
 }
