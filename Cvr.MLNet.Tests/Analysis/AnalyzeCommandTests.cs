@@ -50,7 +50,7 @@ public sealed class AnalyzeCommandTests
         Assert.AreEqual(expected.Buy.Count(b => b), m.Positives);
         Assert.AreEqual(m.Samples, m.Calibration.Sum(b => b.Count));
         Assert.AreEqual(10, m.Calibration.Count);
-        CollectionAssert.AreEqual(CvrNetworkOptions.FieldNames.ToArray(), m.FieldImportance.Select(kv => kv.Key).ToArray());
+        CollectionAssert.AreEqual(new CvrNetworkOptions().FieldNames.ToArray(), m.FieldImportance.Select(kv => kv.Key).ToArray());
         Assert.IsTrue(m.FieldImportance.All(kv => kv.Value is > 0 and < 1), string.Join(", ", m.FieldImportance));
         Assert.AreEqual(2, m.History.Count);
         Assert.IsTrue(m.InSample, "the model was trained on this very log");

@@ -59,7 +59,7 @@ public sealed class BenchmarkTests
             Network = new CvrNetworkOptions
             {
                 UserBuckets = 64, ItemBuckets = 256, CategoryBuckets = 32, ItemEmbeddingDim = 8, UserEmbeddingDim = 8, CategoryEmbeddingDim = 4,
-                LongTermEmbeddingDim = 8, DinHidden = [8, 4], PleLayers = [[16], [16, 8]], UseTimeGap = false,
+                LongTermEmbeddingDim = 8, DinHidden = [8, 4], PleLayers = [[16], [16, 8]], UseTimeGap = false, InteractionFeatures = 0,
             },
         };
         var lines = new List<string>();

@@ -28,7 +28,7 @@ public sealed class OptimizedPathTests
     {
         UserBuckets = 50, ItemBuckets = 400, CategoryBuckets = 40, ItemEmbeddingDim = 8, UserEmbeddingDim = 8,
         CategoryEmbeddingDim = 4, LongTermEmbeddingDim = 8, DinHidden = [8, 4], PleLayers = [[16], [16, 8]],
-        UseTimeGap = false, SparseEmbeddings = sparse,
+        UseTimeGap = false, SparseEmbeddings = sparse, InteractionFeatures = 0,
     };
 
     private static FeatureTable Pool(int n = 96) => SyntheticSamples.Create(n, 20, 50, 400, 40, seed: 3);

@@ -48,8 +48,12 @@ public sealed class CvrNetworkTests
     public void ParameterCount_Defaults_ReferencePlusTimeGapTable()
     {
         // Reference cvr_torch.py: 30,393,341 = 28,800,781 in embedding tables + 1,592,560 dense.
-        // UseTimeGap (default) adds one 12 × 128 table: +1,536.
-        using var net = new CvrNetwork();
+        // UseTimeGap (default) adds one 12 × 128 table: +1,536. The 19 interaction features (default) widen
+        // the PLE input: 6 first-layer experts × 19 × 256, 2 task gates × 4 experts × 19, the shared gate
+        // 6 × 19; and the SE block sees 8 fields: +3 (squeeze) + 3 + 1 (excite).
+        using (var withInteractions = new CvrNetwork())
+            Assert.AreEqual(30_393_341L + 12 * 128 + 6 * 19 * 256 + 2 * 4 * 19 + 6 * 19 + 3 + 4, withInteractions.parameters().Sum(p => p.numel()));
+        using var net = new CvrNetwork(new CvrNetworkOptions { InteractionFeatures = 0 });
         long total = net.parameters().Sum(p => p.numel());
         Assert.AreEqual(30_393_341L + 12 * 128, total);
         Assert.AreEqual(28_800_000L, net.IdTableParameters().Sum(p => p.Parameter.numel()));
@@ -57,7 +61,7 @@ public sealed class CvrNetworkTests
         CollectionAssert.AreEqual(CvrNetwork.IdTableKeys.ToArray(), net.IdTableParameters().Select(p => p.Name).ToArray());
         Assert.AreEqual(615, net.Options.InputDim);
         net.Dispose();
-        using var reference = new CvrNetwork(new CvrNetworkOptions { UseTimeGap = false });
+        using var reference = new CvrNetwork(new CvrNetworkOptions { UseTimeGap = false, InteractionFeatures = 0 });
         Assert.AreEqual(30_393_341L, reference.parameters().Sum(p => p.numel()));
         long embeddings = reference.named_parameters().Where(p => p.name.EndsWith("_emb.weight", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
         Assert.AreEqual(28_800_781L, embeddings);

@@ -16,8 +16,13 @@ public sealed class CvrOptionsAndLossTests
     public void Defaults_AreTheReferenceSizes()
     {
         var o = new CvrNetworkOptions().Validate();
-        CollectionAssert.AreEqual(new[] { 128, 128, 64, 11, 28, 128, 128 }, o.FieldDims);
-        Assert.AreEqual(615, o.InputDim);
+        CollectionAssert.AreEqual(new[] { 128, 128, 64, 11, 28, 128, 128, 19 }, o.FieldDims);
+        Assert.AreEqual(634, o.InputDim);
+        Assert.AreEqual(8, o.FieldCount);
+        // InteractionFeatures = 0 is the seed's (and the PyTorch reference's) 7-field, 615-dim network.
+        var seed = new CvrNetworkOptions { InteractionFeatures = 0 }.Validate();
+        CollectionAssert.AreEqual(new[] { 128, 128, 64, 11, 28, 128, 128 }, seed.FieldDims);
+        Assert.AreEqual((615, 7), (seed.InputDim, seed.FieldCount));
         Assert.AreEqual(2, o.PleLayers.Length);
         CollectionAssert.AreEqual(new[] { 256 }, o.PleLayers[0]);
         CollectionAssert.AreEqual(new[] { 256, 128 }, o.PleLayers[1]);

@@ -1,3 +1,4 @@
+using Cvr.MLNet.Samples;
 using Cvr.MLNet.Benchmarks;
 using Cvr.MLNet.Model;
 using Cvr.MLNet.Model.Scoring;
@@ -35,6 +36,7 @@ public sealed class ManagedScorerTests
         ["single-ple", 11, true],
         ["wide", 20, true],
         ["narrow", 3, true],
+        ["seed-7-fields", 20, true],
     ];
 
     private static CvrNetworkOptions Options(string variant, int t, bool timeGap)
@@ -47,6 +49,7 @@ public sealed class ManagedScorerTests
             case "narrow": // widths below one SIMD vector: scalar tails everywhere
                 o.ItemEmbeddingDim = 6; o.UserEmbeddingDim = 3; o.CategoryEmbeddingDim = 5; o.LongTermEmbeddingDim = 2;
                 o.DinHidden = [5]; o.PleLayers = [[7], [6]]; o.FmFields = 3; o.SpecificExperts = 1; o.SharedExperts = 2; break;
+            case "seed-7-fields": o.InteractionFeatures = 0; break; // the reference's network, without interaction features
             default: CvrAblation.Apply(o, variant); break;
         }
         return o.Validate();
@@ -57,7 +60,7 @@ public sealed class ManagedScorerTests
     public void ManagedForward_EqualsTorchForward(string variant, int t, bool timeGap)
     {
         var o = Options(variant, t, timeGap);
-        var pool = SyntheticSamples.Create(64, t, Users, Items, Categories, seed: 7);
+        var pool = SyntheticSamples.Create(64, t, Users, Items, Categories, seed: 7, interactions: o.InteractionFeatures);
         torch.manual_seed(13);
         using var net = new CvrNetwork(o);
         using (no_grad())
@@ -82,7 +85,7 @@ public sealed class ManagedScorerTests
     public void ManagedForward_IsAFrozenSnapshot_AndThreadSafe()
     {
         var o = Options("none", 20, true);
-        var pool = SyntheticSamples.Create(200, 20, Users, Items, Categories, seed: 9);
+        var pool = SyntheticSamples.Create(200, 20, Users, Items, Categories, seed: 9, interactions: InteractionFeatures.Length);
         torch.manual_seed(3);
         using var net = new CvrNetwork(o);
         net.eval();
@@ -104,7 +107,7 @@ public sealed class ManagedScorerTests
     public void OutOfRangeIds_AreAClearError()
     {
         var o = Options("none", 20, true);
-        var pool = SyntheticSamples.Create(4, 20, Users, Items, Categories, seed: 1);
+        var pool = SyntheticSamples.Create(4, 20, Users, Items, Categories, seed: 1, interactions: InteractionFeatures.Length);
         pool.Item[2] = Items;   // one past the table
         using var net = new CvrNetwork(o);
         var scorer = net.CreateScorer();

@@ -8,8 +8,9 @@ namespace Cvr.MLNet.Tests.Model;
 internal static class ModelTestData
 {
     /// <summary>A small network: 8-wide items, 2 PLE layers with K = 2·2 + 1 = 5 experts (asymmetric on purpose).</summary>
-    public static CvrNetworkOptions Tiny(bool timeGap = true, bool sparse = false) => new()
+    public static CvrNetworkOptions Tiny(bool timeGap = true, bool sparse = false, int interactions = 0) => new()
     {
+        InteractionFeatures = interactions,
         UserBuckets = 20,
         ItemBuckets = 30,
         CategoryBuckets = 10,
@@ -55,6 +56,8 @@ internal static class ModelTestData
             SeqBehaviors = randint(1, 5, [b, t], generator: g) * lmask,
             SeqHoursAgo = rand(b, t, generator: g) * 500 * mask.to(ScalarType.Float32),
             SeqMask = mask.to(ScalarType.Float32),
+            // Drawn last so batches without interaction features keep their golden values.
+            Interactions = o.InteractionFeatures > 0 ? rand(b, o.InteractionFeatures, generator: g) * 3 : null,
         };
     }
 

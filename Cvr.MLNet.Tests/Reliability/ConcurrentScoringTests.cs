@@ -118,7 +118,7 @@ public sealed class ConcurrentScoringTests
             {
                 try
                 {
-                    if (live.AppendEvent(e.User, e.Item, e.Cat, e.B, e.T) != 2) Interlocked.Increment(ref errors);
+                    if (live.AppendEvent(e.User, e.Item, e.Cat, e.B, e.T) != 3) Interlocked.Increment(ref errors);
                 }
                 catch (Exception) { Interlocked.Increment(ref errors); }
             }

@@ -19,7 +19,7 @@ public sealed class FusedAdamTests
     {
         UserBuckets = 50, ItemBuckets = 400, CategoryBuckets = 40, ItemEmbeddingDim = 12, UserEmbeddingDim = 8,
         CategoryEmbeddingDim = 4, LongTermEmbeddingDim = 8, DinHidden = [8, 4], PleLayers = [[20], [16, 8]],
-        UseTimeGap = true, SparseEmbeddings = sparse,
+        UseTimeGap = true, SparseEmbeddings = sparse, InteractionFeatures = 0,
     };
 
     private static (double[] Losses, double[] Norms, Dictionary<string, float[]> Weights, byte[] State) Run(bool fused, bool sparse, double clip, int steps)

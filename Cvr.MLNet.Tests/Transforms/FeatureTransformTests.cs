@@ -90,8 +90,8 @@ public sealed class FeatureTransformTests
                 Column<VBuffer<float>>(Run(loaded), CvrColumns.BehaviorCounts)[0].DenseValues().ToArray());
             Assert.AreEqual(4, Column<int>(Run(loaded), CvrColumns.SeqLength)[0]);
 
-            // Live events reach every behavior transform of the loaded chain.
-            Assert.AreEqual(2, loaded.AppendEvent(1, 77, 5, BehaviorType.Cart, TianchiTime.FromHour(H("2014-12-08 01"))));
+            // Live events reach every behavior transform of the loaded chain (counts, sequence, interactions).
+            Assert.AreEqual(3, loaded.AppendEvent(1, 77, 5, BehaviorType.Cart, TianchiTime.FromHour(H("2014-12-08 01"))));
             var after = Run(loaded);
             Assert.AreEqual(77, Vec<int>(after, CvrColumns.SeqItemIds)[0].First());
             // Same calendar day as the request: in the sequence, not yet in the day counts; next day it is day-1.

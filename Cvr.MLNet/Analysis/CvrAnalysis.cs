@@ -215,13 +215,14 @@ public static class CvrAnalysis
                 TimeFeaturesTransformer time => ml.Transforms.CvrTimeFeatures(source, time.TimeColumn).Fit(view),
                 BehaviorCountsTransformer => ml.Transforms.CvrBehaviorCounts(source).Fit(view),
                 BehaviorSequenceTransformer seq => ml.Transforms.CvrBehaviorSequence(source, seq.Length).Fit(view),
+                Transforms.Interactions.InteractionFeaturesTransformer => ml.Transforms.CvrInteractionFeatures(source).Fit(view),
                 _ => t,
             };
             view = fitted.Transform(view);
         }
         var (_, pBuy) = cvr.Score(view);
         var weights = cvr.FieldImportance(view);
-        var importance = Model.CvrNetworkOptions.FieldNames.Select(f => new KeyValuePair<string, float>(f, weights[f])).ToList();
+        var importance = cvr.Network.Options.FieldNames.Select(f => new KeyValuePair<string, float>(f, weights[f])).ToList();
         int positives = samples.Buy.Count(b => b);
         return new ModelAnalysis(from, to, samples.Count, positives, modelLast, importance,
             Calibration(samples.Buy, pBuy), BinaryMetrics.Ece(samples.Buy, pBuy), BinaryMetrics.Auc(samples.Buy, pBuy),

@@ -177,7 +177,7 @@ public sealed class CvrBenchmark
         var featurized = transformer.Transform(view);
         bool columnar = ColumnarFeatureReader.TryCreate(featurized, FeatureTable.SequenceLengthOf(featurized.Schema),
             CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight) is not null;
-        var table = FeatureTable.Read(featurized, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight);
+        var table = FeatureTable.Read(featurized, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight, interactions: Samples.InteractionFeatures.Length);
         Mark("transformAndRead");
         double total = sw.Elapsed.TotalSeconds;
         var result = new FeatureResult(log.Count, table.Count, total, log.Count / total, parts, ProcessTuning.PeakRss())

@@ -51,7 +51,7 @@ public sealed class CvrBenchmarkOptions
     /// The network: the reference architecture exactly (30,393,341 parameters: the library's defaults
     /// without the time-gap key embedding, which the reference does not have).
     /// </summary>
-    public CvrNetworkOptions Network { get; set; } = new() { UseTimeGap = false };
+    public CvrNetworkOptions Network { get; set; } = new() { UseTimeGap = false, InteractionFeatures = 0 };
 
     /// <summary>Validates every option; throws <see cref="ArgumentOutOfRangeException"/> naming it.</summary>
     public CvrBenchmarkOptions Check()
@@ -68,6 +68,9 @@ public sealed class CvrBenchmarkOptions
         if (Threads < 1) Fail(nameof(Threads), Threads, "must be at least 1");
         if (!(GradientClipNorm >= 0)) Fail(nameof(GradientClipNorm), GradientClipNorm, "must be non-negative");
         (Network ?? throw new ArgumentNullException(nameof(Network))).Validate();
+        if (Network.InteractionFeatures != 0)
+            throw new ArgumentOutOfRangeException(nameof(Network), Network.InteractionFeatures,
+                "Network.InteractionFeatures must be 0: the benchmark measures the PyTorch reference's 7-field network (its synthetic pools carry no interaction features).");
         return this;
     }
 }

@@ -17,7 +17,7 @@ internal static class SyntheticSamples
     /// <summary>Multiplicative (Knuth) hash into <paramref name="n"/> buckets, as the reference's <c>hash_bucket</c>.</summary>
     internal static int Bucket(long raw, int n) => (int)((ulong)(raw * 2654435761L) % 4294967296UL % (ulong)n);
 
-    public static FeatureTable Create(int n, int t, int userBuckets, int itemBuckets, int categoryBuckets, int seed = 0)
+    public static FeatureTable Create(int n, int t, int userBuckets, int itemBuckets, int categoryBuckets, int seed = 0, int interactions = 0)
     {
         var rng = new Random(seed);
         var rawItem = new long[RawItems]; var itemCat = new int[RawItems];
@@ -32,7 +32,7 @@ internal static class SyntheticSamples
         double[] typeCdf = [0.90, 0.93, 0.98, 1.0];
         double[] rates = [4.0, 0.1, 0.15, 0.05];
 
-        var tb = FeatureTable.Create(n, t);
+        var tb = FeatureTable.Create(n, t, interactions: interactions);
         var seqRaw = new int[t];
         for (int s = 0; s < n; s++)
         {
@@ -77,6 +77,9 @@ internal static class SyntheticSamples
             bool buy = fav ? rng.NextDouble() < 0.15 : rng.NextDouble() < (revisit ? 0.012 : 0.004);
             tb.FavCart[s] = fav; tb.Buy[s] = buy; tb.Weight[s] = 1f;
         }
+        // Interaction features (counts and hours) from their own stream, so the other columns do not depend on K.
+        var ri = new Random(seed ^ 0x1A7E);
+        for (int i = 0; i < tb.RawInteractions.Length; i++) tb.RawInteractions[i] = (ushort)(ri.NextDouble() < 0.5 ? 0 : ri.Next(1, 800));
         return tb;
     }
 

@@ -35,11 +35,12 @@ public sealed class LightGbmBaselineOptions
 /// ML.NET's LightGBM on the CVR pipeline's non-embedding features (P(buy | click)): the 28 behavior
 /// counts, weekday / weekend / hour of day, and pair features read from the behavior sequence — the
 /// candidate item's and category's events by behavior, hours since the last such event, sequence length.
+/// When the view has the <c>Interactions</c> column (the default <c>CvrFeatures</c>), its 19 values follow.
 /// Ids are not used (the trees would only memorize them).
 /// </summary>
 public sealed class LightGbmBaseline
 {
-    /// <summary>Features per row.</summary>
+    /// <summary>Features per row without the interaction features.</summary>
     public const int FeatureCount = 28 + 3 + 4 + 4 + 3 + 1;
     private const float Never = 1000f; // "hours since" when there is no such event in the sequence
 
@@ -50,7 +51,7 @@ public sealed class LightGbmBaseline
 
     private sealed class Row
     {
-        [VectorType(FeatureCount)] public float[] Features { get; set; } = [];
+        public float[] Features { get; set; } = [];
         public bool Label { get; set; }
         public float Weight { get; set; }
     }
@@ -70,14 +71,22 @@ public sealed class LightGbmBaseline
             MinimumExampleCountPerLeaf = options.MinimumExamplesPerLeaf, NumberOfThreads = options.Threads,
             ExampleWeightColumnName = nameof(Row.Weight), Seed = 1, Verbose = false, Silent = true,
         });
-        return new LightGbmBaseline(ml, trainer.Fit(ml.Data.LoadFromEnumerable(rows)));
+        return new LightGbmBaseline(ml, trainer.Fit(ml.Data.LoadFromEnumerable(rows, Schema(x))));
+    }
+
+    // The feature vector's width depends on whether the view carries interaction features.
+    private static SchemaDefinition Schema(float[][] x)
+    {
+        var def = SchemaDefinition.Create(typeof(Row));
+        def[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, x.Length > 0 ? x[0].Length : FeatureCount);
+        return def;
     }
 
     /// <summary>P(buy | click) of every featurized row.</summary>
     public float[] Score(IDataView featurized)
     {
         var x = ReadFeatures(featurized);
-        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(x.Select(f => new Row { Features = f })));
+        var scored = _model.Transform(_ml.Data.LoadFromEnumerable(x.Select(f => new Row { Features = f }), Schema(x)));
         return scored.GetColumn<float>(nameof(BinaryPrediction.Probability)).ToArray();
     }
 
@@ -92,18 +101,22 @@ public sealed class LightGbmBaseline
         var cols = new[] { CvrColumns.BehaviorCounts, CvrColumns.Weekday, CvrColumns.IsWeekend, CvrColumns.HourOfDay, CvrColumns.ItemId,
             CvrColumns.CategoryId, CvrColumns.SeqItemIds, CvrColumns.SeqCategoryIds, CvrColumns.SeqBehaviors, CvrColumns.SeqHoursAgo, CvrColumns.SeqLength }.Select(Col).ToArray();
         var result = new List<float[]>();
-        using var cur = featurized.GetRowCursor(cols);
+        using var cur = featurized.GetRowCursor(s.GetColumnOrNull(CvrColumns.Interactions) is { } icol ? [.. cols, icol] : cols);
         var gCounts = cur.GetGetter<VBuffer<float>>(cols[0]); var gWeekday = cur.GetGetter<int>(cols[1]); var gWeekend = cur.GetGetter<float>(cols[2]);
         var gHour = cur.GetGetter<int>(cols[3]); var gItem = cur.GetGetter<int>(cols[4]); var gCat = cur.GetGetter<int>(cols[5]);
         var gSeqItems = cur.GetGetter<VBuffer<int>>(cols[6]); var gSeqCats = cur.GetGetter<VBuffer<int>>(cols[7]);
         var gSeqBeh = cur.GetGetter<VBuffer<int>>(cols[8]); var gAgo = cur.GetGetter<VBuffer<float>>(cols[9]); var gLen = cur.GetGetter<int>(cols[10]);
+        var interCol = s.GetColumnOrNull(CvrColumns.Interactions);
+        var gInter = interCol is { } ic ? cur.GetGetter<VBuffer<float>>(ic) : null;
+        int width = FeatureCount + (interCol?.Type is VectorDataViewType iv ? iv.Size : 0);
+        VBuffer<float> inter = default;
         VBuffer<float> counts = default, ago = default; VBuffer<int> seqItems = default, seqCats = default, seqBeh = default;
         int weekday = 0, hour = 0, item = 0, cat = 0, len = 0; float weekend = 0;
         while (cur.MoveNext())
         {
             gCounts(ref counts); gWeekday(ref weekday); gWeekend(ref weekend); gHour(ref hour); gItem(ref item); gCat(ref cat);
             gSeqItems(ref seqItems); gSeqCats(ref seqCats); gSeqBeh(ref seqBeh); gAgo(ref ago); gLen(ref len);
-            var f = new float[FeatureCount];
+            var f = new float[width];
             int k = 0;
             foreach (var v in counts.DenseValues()) f[k++] = v;
             k = 28;
@@ -120,7 +133,8 @@ public sealed class LightGbmBaseline
             }
             k += 8;
             f[k++] = lastItem; f[k++] = lastCat; f[k++] = len > 0 ? hoursAgo[0] : Never; // the sequence is most recent first
-            f[k] = len;
+            f[k++] = len;
+            if (gInter is not null) { gInter(ref inter); foreach (var v in inter.DenseValues()) f[k++] = v; }
             result.Add(f);
         }
         return [.. result];

@@ -24,6 +24,8 @@ public sealed class CvrBatch : IDisposable
     public required Tensor TimeDense { get; init; }
     /// <summary>[B,28] float, log1p'd behavior counts.</summary>
     public required Tensor Counts { get; init; }
+    /// <summary>[B,K] float, log1p'd interaction features; null when the network has none (K = 0).</summary>
+    public Tensor? Interactions { get; init; }
     /// <summary>[B,T] int64 item indices of the last behaviors (0 = padding).</summary>
     public required Tensor SeqItems { get; init; }
     /// <summary>[B,T] int64 category indices of the last behaviors (0 = padding).</summary>
@@ -54,6 +56,11 @@ public sealed class CvrBatch : IDisposable
         Check(nameof(Hour), Hour, ScalarType.Int64, b);
         Check(nameof(TimeDense), TimeDense, ScalarType.Float32, b, options.TimeDenseFeatures);
         Check(nameof(Counts), Counts, ScalarType.Float32, b, options.CountFeatures);
+        if (options.InteractionFeatures > 0)
+        {
+            if (Interactions is null) throw new ArgumentException($"CvrBatch.{nameof(Interactions)} is null, expected [{b},{options.InteractionFeatures}] Float32.", nameof(Interactions));
+            Check(nameof(Interactions), Interactions, ScalarType.Float32, b, options.InteractionFeatures);
+        }
         Check(nameof(SeqItems), SeqItems, ScalarType.Int64, b, t);
         Check(nameof(SeqCategories), SeqCategories, ScalarType.Int64, b, t);
         Check(nameof(SeqBehaviors), SeqBehaviors, ScalarType.Int64, b, t);
@@ -73,7 +80,7 @@ public sealed class CvrBatch : IDisposable
     /// <summary>Disposes every tensor of the batch.</summary>
     public void Dispose()
     {
-        foreach (var x in new[] { UserIdx, ItemIdx, CategoryIdx, Weekday, Hour, TimeDense, Counts,
+        foreach (var x in new[] { UserIdx, ItemIdx, CategoryIdx, Weekday, Hour, TimeDense, Counts, Interactions,
                      SeqItems, SeqCategories, SeqBehaviors, SeqHoursAgo, SeqMask })
             x?.Dispose();
     }

@@ -8,7 +8,7 @@ namespace Cvr.MLNet.Model;
 
 /// <summary>
 /// The multi-task CVR network: 7 input fields (item, user, category, time, counts, long-term user
-/// interest, DIN short-term interest; 615 dims by default) → SE field reweighting → PLE body
+/// interest, DIN short-term interest; 615 dims) plus, by default, an 8th of interaction features (634 dims) → SE field reweighting → PLE body
 /// (2 tasks) → 3 FM towers → ESM² outputs. Same layer structure and default sizes as the PyTorch
 /// reference <c>cvr_torch.py</c>; the experts of a PLE layer are held batched (<see cref="ExpertBank"/>).
 /// Field names below are the weight keys.
@@ -82,16 +82,16 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
 
     /// <summary>
     /// batch (B samples, T = <see cref="CvrNetworkOptions.SequenceLength"/>) → logits and ESM²
-    /// probabilities [B] and SE field weights [B,7]. Shapes are checked first.
+    /// probabilities [B] and SE field weights [B,F] (F = 7, or 8 with interaction features). Shapes are checked first.
     /// </summary>
     public override CvrOutput forward(CvrBatch batch)
     {
         batch.Validate(_options);
         using var scope = NewDisposeScope();
-        var features = Features(batch);                                          // [B,615]
+        var features = Features(batch);                                          // [B,D] D = InputDim (615 / 634)
         var (x, fieldWeights) = se is not null
-            ? se.forward(features)                                               // [B,615], [B,7]
-            : (features, torch.ones(features.shape[0], CvrNetworkOptions.Fields, device: features.device));
+            ? se.forward(features)                                               // [B,D], [B,F]
+            : (features, torch.ones(features.shape[0], _options.FieldCount, device: features.device));
         Tensor[] tasks = Enumerable.Repeat(x, CvrNetworkOptions.Tasks).ToArray();
         Tensor shared = x;
         foreach (var layer in ple)
@@ -134,7 +134,10 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
             : (keys * b.SeqMask.unsqueeze(2)).sum(1) / b.SeqMask.sum(1, keepdim: true).clamp_min(1);   // [B,E] masked mean
         var user = user_emb.forward(b.UserIdx);
         var longTerm = user_long_emb.forward(b.UserIdx);
-        return torch.cat([item, user, cat, time, b.Counts, longTerm, shortTerm], 1).MoveToOuterDisposeScope();
+        Tensor[] fields = _options.InteractionFeatures > 0
+            ? [item, user, cat, time, b.Counts, longTerm, shortTerm, b.Interactions!]
+            : [item, user, cat, time, b.Counts, longTerm, shortTerm];
+        return torch.cat(fields, 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>

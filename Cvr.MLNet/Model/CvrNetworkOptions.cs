@@ -2,7 +2,8 @@ namespace Cvr.MLNet.Model;
 
 /// <summary>
 /// Sizes of <see cref="CvrNetwork"/>. The defaults are the reference architecture of
-/// <c>shared/bench/reference/cvr_torch.py</c> (615 input dims in 7 fields, 2 PLE layers, 3 FM towers).
+/// <c>shared/bench/reference/cvr_torch.py</c> (615 input dims in 7 fields, 2 PLE layers, 3 FM towers), plus
+/// an 8th field of interaction features (<see cref="InteractionFeatures"/>; 0 turns it off).
 /// </summary>
 public sealed class CvrNetworkOptions
 {
@@ -29,6 +30,14 @@ public sealed class CvrNetworkOptions
     public int TimeDenseFeatures { get; set; } = 3;
     /// <summary>Behavior counts (7 days × 4 types, log1p'd).</summary>
     public int CountFeatures { get; set; } = 28;
+
+    /// <summary>
+    /// User–candidate interaction features (<see cref="Samples.InteractionFeatures"/>: the user's events on the
+    /// candidate's category and item, the item's events; log1p'd) as an 8th field. Default 19 — on, because
+    /// these crosses carry most of the signal the event process conditions conversion on (README, quality);
+    /// 0 gives the seed's 7-field, 615-dim network (the PyTorch reference's architecture).
+    /// </summary>
+    public int InteractionFeatures { get; set; } = Samples.InteractionFeatures.Length;
 
     /// <summary>Length T of the behavior sequence.</summary>
     public int SequenceLength { get; set; } = 20;
@@ -65,22 +74,24 @@ public sealed class CvrNetworkOptions
 
     /// <summary>Number of tasks of the PLE body (fav/cart and buy).</summary>
     public const int Tasks = 2;
-    /// <summary>Number of input fields seen by the SE block.</summary>
-    public const int Fields = 7;
+    /// <summary>Number of input fields seen by the SE block: 7, or 8 with interaction features.</summary>
+    public int FieldCount => InteractionFeatures > 0 ? 8 : 7;
 
     /// <summary>Width of the time field: weekday embedding + hour embedding + dense time features.</summary>
     public int TimeFieldDim => WeekdayEmbeddingDim + HourEmbeddingDim + TimeDenseFeatures;
 
-    /// <summary>Widths of the 7 fields: item, user, category, time, counts, long-term, short-term.</summary>
-    public int[] FieldDims =>
-        [ItemEmbeddingDim, UserEmbeddingDim, CategoryEmbeddingDim, TimeFieldDim, CountFeatures, LongTermEmbeddingDim, ItemEmbeddingDim];
+    /// <summary>Widths of the fields: item, user, category, time, counts, long-term, short-term (and interactions).</summary>
+    public int[] FieldDims => InteractionFeatures > 0
+        ? [ItemEmbeddingDim, UserEmbeddingDim, CategoryEmbeddingDim, TimeFieldDim, CountFeatures, LongTermEmbeddingDim, ItemEmbeddingDim, InteractionFeatures]
+        : [ItemEmbeddingDim, UserEmbeddingDim, CategoryEmbeddingDim, TimeFieldDim, CountFeatures, LongTermEmbeddingDim, ItemEmbeddingDim];
 
-    /// <summary>Total input width of the PLE body (615 by default).</summary>
+    /// <summary>Total input width of the PLE body (615 for the seed's 7 fields, 634 with interaction features).</summary>
     public int InputDim => FieldDims.Sum();
 
-    /// <summary>Names of the 7 fields, in <see cref="FieldDims"/> order.</summary>
-    public static IReadOnlyList<string> FieldNames { get; } =
-        ["item", "user", "category", "time", "counts", "long_term", "short_term"];
+    /// <summary>Names of the fields, in <see cref="FieldDims"/> order.</summary>
+    public IReadOnlyList<string> FieldNames => AllFieldNames.Take(FieldCount).ToArray();
+
+    private static readonly string[] AllFieldNames = ["item", "user", "category", "time", "counts", "long_term", "short_term", "interactions"];
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public CvrNetworkOptions Validate()
@@ -96,6 +107,7 @@ public sealed class CvrNetworkOptions
         Positive(HourEmbeddingDim, nameof(HourEmbeddingDim));
         Positive(TimeDenseFeatures, nameof(TimeDenseFeatures));
         Positive(CountFeatures, nameof(CountFeatures));
+        Positive(InteractionFeatures, nameof(InteractionFeatures), min: 0);
         Positive(SequenceLength, nameof(SequenceLength));
         Widths(DinHidden, nameof(DinHidden));
         if (UseTimeGap) Positive(TimeGapBuckets, nameof(TimeGapBuckets), min: 2);

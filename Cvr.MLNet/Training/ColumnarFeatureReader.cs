@@ -35,6 +35,8 @@ internal sealed class ColumnarFeatureReader
     private readonly BehaviorCountsTransformer _counts;
     private readonly BehaviorSequenceTransformer _sequence;
     private readonly IdVocabularyTransformer _vocabulary;
+    private readonly Transforms.Interactions.InteractionFeaturesTransformer? _interactions;
+    private readonly int[]? _intUsers, _intItems, _intCategories, _intHours;
     private readonly int[] _timeHours, _countUsers, _countHours, _seqUsers, _seqHours, _vocUsers, _vocItems, _vocCategories;
     private readonly bool[]? _favCart, _buy;
     private readonly float[]? _weight;
@@ -61,7 +63,8 @@ internal sealed class ColumnarFeatureReader
     /// A plan for <paramref name="view"/>, or null when it is not (exactly) our feature chain over column arrays.
     /// The caller has already checked the schema (column names and types).
     /// </summary>
-    public static ColumnarFeatureReader? TryCreate(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn)
+    public static ColumnarFeatureReader? TryCreate(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn,
+        int interactions = 0)
     {
         // Stages from the root up; stop at the first view that is not one of our mapped views.
         var stages = new List<RowMappingTransformer>();
@@ -121,7 +124,27 @@ internal sealed class ColumnarFeatureReader
         if (favCartColumn is not null && (fav = RootArray<bool>(favCartColumn, stages.Count)) is null) return null;
         if (buyColumn is not null && (buy = RootArray<bool>(buyColumn, stages.Count)) is null) return null;
         if (weightColumn is not null && (weight = RootArray<float>(weightColumn, stages.Count)) is null) return null;
-        return new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn);
+        var reader = new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn);
+        if (interactions > 0)
+        {
+            var inter = Single<Transforms.Interactions.InteractionFeaturesTransformer>(CvrColumns.Interactions);
+            if (inter is null) return null;
+            int st = stages.IndexOf(inter);
+            int[]?[] ins = [RootArray<int>(CvrColumns.UserId, st), RootArray<int>(CvrColumns.ItemId, st),
+                RootArray<int>(CvrColumns.CategoryId, st), RootArray<int>(CvrColumns.Time, st, hourTime: true)];
+            if (ins.Any(a => a is null)) return null;
+            return new ColumnarFeatureReader(reader, inter, ins!);
+        }
+        return reader;
+    }
+
+    private ColumnarFeatureReader(ColumnarFeatureReader r, Transforms.Interactions.InteractionFeaturesTransformer interactions, int[][] inputs)
+        : this(r._count, r._t, r._time, r._counts, r._sequence, r._vocabulary,
+            [r._timeHours, r._countUsers, r._countHours, r._seqUsers, r._seqHours, r._vocUsers, r._vocItems, r._vocCategories],
+            r._favCart, r._buy, r._weight, r._weightColumn)
+    {
+        _interactions = interactions;
+        (_intUsers, _intItems, _intCategories, _intHours) = (inputs[0], inputs[1], inputs[2], inputs[3]);
     }
 
     /// <summary>
@@ -179,6 +202,7 @@ internal sealed class ColumnarFeatureReader
     {
         public readonly int[] Items = new int[t], Categories = new int[t], Behaviors = new int[t];
         public readonly float[] Counts = new float[BehaviorFeatures.CountLength], HoursAgo = new float[t];
+        public readonly float[] Interactions = new float[Samples.InteractionFeatures.Length];
     }
 
     private void FillRange(FeatureTable tb, int from, int to, Scratch s)
@@ -236,6 +260,12 @@ internal sealed class ColumnarFeatureReader
             tb.User[r] = again && _vocUsers[r] == _vocUsers[r - 1] ? tb.User[r - 1] : users.IndexOf(_vocUsers[r]);
             tb.Item[r] = items.IndexOf(_vocItems[r]);
             tb.Category[r] = cats.IndexOf(_vocCategories[r]);
+
+            if (_interactions is not null)
+            {
+                _interactions.Fill(_intUsers![r], _intItems![r], _intCategories![r], Hour(_intHours![r]), s.Interactions);
+                tb.StoreInteractions(r, s.Interactions.AsSpan(0, tb.K));
+            }
 
             if (_favCart is not null) tb.FavCart[r] = _favCart[r];
             if (_buy is not null) tb.Buy[r] = _buy[r];

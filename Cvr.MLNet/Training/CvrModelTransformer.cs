@@ -49,7 +49,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         Threshold = threshold;
         TrainingHistory = history;
         BestEpoch = bestEpoch;
-        _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength)];
+        _inputs = [.. FeatureTable.RequiredColumns(network.Options.SequenceLength, network.Options.InteractionFeatures)];
         _scorer = new Lazy<CvrNetworkScorer?>(network.TryCreateScorer, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -106,8 +106,9 @@ public sealed class CvrModelTransformer : RowMappingTransformer
             };
         }
         int t = Network.Options.SequenceLength;
-        var reader = new FeatureTable.RowReader(input, t);
-        var table = FeatureTable.SingleRow(t);
+        int k = Network.Options.InteractionFeatures;
+        var reader = new FeatureTable.RowReader(input, t, interactions: k);
+        var table = FeatureTable.SingleRow(t, k);
         if (UseManagedScorer && _scorer.Value is { } scorer)
         {
             return o =>
@@ -147,7 +148,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     /// <summary>Scores every row of <paramref name="input"/> in batches (the fast path for evaluation).</summary>
     public (float[] PFavCart, float[] PBuy) Score(IDataView input, int batchSize = 4096)
     {
-        var table = FeatureTable.Read(input, null, null, null);
+        var table = FeatureTable.Read(input, null, null, null, interactions: Network.Options.InteractionFeatures);
         var rows = Enumerable.Range(0, table.Count).ToArray();
         return CvrTrainingLoop.Predict(Network, table, rows, batchSize, CPU);
     }
@@ -155,8 +156,8 @@ public sealed class CvrModelTransformer : RowMappingTransformer
     /// <summary>Mean SE field weights over <paramref name="input"/> (feature importance per field), keyed by field name.</summary>
     public IReadOnlyDictionary<string, float> FieldImportance(IDataView input, int batchSize = 4096)
     {
-        var table = FeatureTable.Read(input, null, null, null);
-        var sums = new double[CvrNetworkOptions.Fields];
+        var table = FeatureTable.Read(input, null, null, null, interactions: Network.Options.InteractionFeatures);
+        var sums = new double[Network.Options.FieldCount];
         Network.eval();
         using (no_grad())
         {
@@ -171,7 +172,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
                 for (int f = 0; f < w.Length; f++) sums[f] += w[f];
             }
         }
-        return CvrNetworkOptions.FieldNames.Select((name, f) => (name, v: (float)(sums[f] / Math.Max(1, table.Count))))
+        return Network.Options.FieldNames.Select((name, f) => (name, v: (float)(sums[f] / Math.Max(1, table.Count))))
             .ToDictionary(x => x.name, x => x.v);
     }
 

@@ -99,7 +99,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
         CheckSequenceLength(input.Schema);
         var network = WithVocabularySizes(o.Network, input.Schema, o.InferTableSizes, o.SparseIdUpdates);
-        var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken);
+        var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken, network.InteractionFeatures);
         LastSampleCount = table.Count;
         if (table.Count == 0) throw new InvalidOperationException("CvrTrainer: the training data has no rows.");
         table.CheckRanges(network);
@@ -146,7 +146,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         int t = Options.Network.SequenceLength;
-        foreach (var c in FeatureTable.RequiredColumns(t)) SchemaChecks.Require(inputSchema, c.Name, c.Type, c.Role);
+        foreach (var c in FeatureTable.RequiredColumns(t, Options.Network.InteractionFeatures)) SchemaChecks.Require(inputSchema, c.Name, c.Type, c.Role);
         SchemaChecks.Require(inputSchema, Options.FavCartColumnName, BooleanDataViewType.Instance, "fav/cart label");
         SchemaChecks.Require(inputSchema, Options.BuyColumnName, BooleanDataViewType.Instance, "buy label");
         return SchemaChecks.Add(inputSchema, CvrModelTransformer.Outputs);

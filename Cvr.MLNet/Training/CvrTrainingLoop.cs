@@ -174,13 +174,21 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
     public static (float PFavCart, float PBuy) PredictOne(CvrNetworkScorer scorer, FeatureTable table, int row)
     {
         int t = table.T;
+        // The table may hold counts, hours and behaviors compactly: widen them on the stack, as MakeBatch does.
+        Span<float> counts = stackalloc float[FeatureTable.CountLength];
+        table.CopyCounts(row, counts);
+        Span<float> interactions = stackalloc float[table.K];
+        table.CopyInteractions(row, interactions);
+        Span<int> behaviors = stackalloc int[t];
+        Span<float> hours = stackalloc float[t];
+        for (int p = 0; p < t; p++) { behaviors[p] = table.SeqBehaviors[row * t + p]; hours[p] = table.HoursAgoAt(row * t + p); }
         return scorer.Score(new CvrScoringRow
         {
             User = table.User[row], Item = table.Item[row], Category = table.Category[row],
             Weekday = table.Weekday[row], Hour = table.Hour[row], SeqLength = table.SeqLen[row],
-            TimeDense = table.TimeDense.AsSpan(row * 3, 3), Counts = table.Counts.AsSpan(row * 28, 28),
+            TimeDense = table.TimeDense.AsSpan(row * 3, 3), Counts = counts, Interactions = interactions,
             SeqItems = table.SeqItems.AsSpan(row * t, t), SeqCategories = table.SeqCategories.AsSpan(row * t, t),
-            SeqBehaviors = table.SeqBehaviors.AsSpan(row * t, t), SeqHoursAgo = table.SeqHoursAgo.AsSpan(row * t, t),
+            SeqBehaviors = behaviors, SeqHoursAgo = hours,
         });
     }
 

@@ -21,10 +21,13 @@ internal sealed class FeatureTable
 {
     public int Count { get; private set; }
     public int T { get; }
+    /// <summary>Interaction features per row (0 when the network reads none).</summary>
+    public int K { get; }
     public int[] User = [], Item = [], Category = [], Weekday = [], Hour = [], SeqLen = [];
     public float[] TimeDense = [];   // N × 3: weekend, delta, timestamp
     public float[] Counts = [];      // N × 28, log1p (when not RawCountMode)
     public ushort[] RawCounts = [];  // N × 28, raw counts (when RawCountMode)
+    public ushort[] RawInteractions = []; // N × K, raw values saturated at 65,535 (log1p'd per batch)
     public int[] SeqItems = [], SeqCategories = []; // N × T
     public byte[] SeqBehaviors = []; // N × T, 0 = padding, 1..4
     public float[] SeqHoursAgo = []; // N × T (when not RawHoursAgoMode)
@@ -42,7 +45,7 @@ internal sealed class FeatureTable
     public long Bytes =>
         4L * (User.Length + Item.Length + Category.Length + Weekday.Length + Hour.Length + SeqLen.Length + TimeDense.Length + Counts.Length
               + SeqItems.Length + SeqCategories.Length + SeqHoursAgo.Length + Weight.Length)
-        + 2L * (RawCounts.Length + RawHoursAgo.Length) + SeqBehaviors.Length + FavCart.Length + Buy.Length;
+        + 2L * (RawCounts.Length + RawHoursAgo.Length + RawInteractions.Length) + SeqBehaviors.Length + FavCart.Length + Buy.Length;
 
     /// <summary>Behavior counts per row.</summary>
     public const int CountLength = 28;
@@ -60,18 +63,22 @@ internal sealed class FeatureTable
     /// <summary>The network's form of a count: log(1 + max(0, c)).</summary>
     private static float LogCount(float c) => MathF.Log(1f + Math.Max(0f, c));
 
-    private FeatureTable(int t, bool compact)
+    private FeatureTable(int t, bool compact, int interactions = 0)
     {
-        T = t;
+        T = t; K = interactions;
         RawCountMode = RawHoursAgoMode = compact;
     }
 
     /// <summary>The feature columns the trainer reads, with their expected types.</summary>
-    public static IReadOnlyList<InputColumn> RequiredColumns(int t)
+    public static IReadOnlyList<InputColumn> RequiredColumns(int t, int interactions = 0)
     {
         var vi = new VectorDataViewType(NumberDataViewType.Int32, t);
+        InputColumn[] extra = interactions > 0
+            ? [new(CvrColumns.Interactions, new VectorDataViewType(NumberDataViewType.Single, interactions), "interaction features")]
+            : [];
         return
         [
+            .. extra,
             new(CvrColumns.UserIndex, NumberDataViewType.Int32, "user index"),
             new(CvrColumns.ItemIndex, NumberDataViewType.Int32, "item index"),
             new(CvrColumns.CategoryIndex, NumberDataViewType.Int32, "category index"),
@@ -99,35 +106,37 @@ internal sealed class FeatureTable
     }
 
     /// <summary>Reads every row of <paramref name="view"/>; labels and weight are read when present.</summary>
-    public static FeatureTable Read(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default)
+    public static FeatureTable Read(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default,
+        int interactions = 0)
     {
         int t = SequenceLengthOf(view.Schema);
-        foreach (var c in RequiredColumns(t)) SchemaChecks.Require(view.Schema, c.Name, c.Type, c.Role);
+        foreach (var c in RequiredColumns(t, interactions)) SchemaChecks.Require(view.Schema, c.Name, c.Type, c.Role);
         if (favCartColumn is not null) SchemaChecks.Require(view.Schema, favCartColumn, BooleanDataViewType.Instance, "fav/cart label");
         if (buyColumn is not null) SchemaChecks.Require(view.Schema, buyColumn, BooleanDataViewType.Instance, "buy label");
         if (weightColumn is not null) SchemaChecks.Require(view.Schema, weightColumn, NumberDataViewType.Single, "example weight");
 
         // Our own feature chain over column arrays (the trainer's usual input): fill columns in parallel.
-        if (ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn) is { } columnar)
+        if (ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn, interactions) is { } columnar)
         {
-            var filled = Create(columnar.Count, t, compact: true);
+            var filled = Create(columnar.Count, t, compact: true, interactions);
             columnar.Fill(filled, ct);
             return filled;
         }
-        return ReadRows(view, t, favCartColumn, buyColumn, weightColumn, ct);
+        return ReadRows(view, t, favCartColumn, buyColumn, weightColumn, ct, interactions);
     }
 
     /// <summary>The general path: one cursor over the view, row by row (any <see cref="IDataView"/>).</summary>
-    internal static FeatureTable ReadRows(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default)
+    internal static FeatureTable ReadRows(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default,
+        int interactions = 0)
     {
-        var table = new FeatureTable(t, compact: true);
+        var table = new FeatureTable(t, compact: true, interactions);
         int cap = (int)Math.Min(view.GetRowCount() ?? 1024, int.MaxValue - 1);
         table.Resize(Math.Max(cap, 16));
         var s = view.Schema;
-        var cols = RequiredColumns(t).Select(c => s[c.Name]).ToList();
+        var cols = RequiredColumns(t, interactions).Select(c => s[c.Name]).ToList();
         foreach (var name in new[] { favCartColumn, buyColumn, weightColumn }) if (name is not null) cols.Add(s[name]);
         using var cur = view.GetRowCursor(cols);
-        var reader = new RowReader(cur, t, favCartColumn, buyColumn, weightColumn);
+        var reader = new RowReader(cur, t, favCartColumn, buyColumn, weightColumn, interactions);
         int n = 0;
         while (cur.MoveNext())
         {
@@ -145,18 +154,18 @@ internal sealed class FeatureTable
     /// An empty (zeroed) table of <paramref name="count"/> rows, filled by the caller (benchmarks, tests); counts
     /// and hours-ago as floats (<see cref="Counts"/>, <see cref="SeqHoursAgo"/>) unless <paramref name="compact"/>.
     /// </summary>
-    internal static FeatureTable Create(int count, int t, bool compact = false)
+    internal static FeatureTable Create(int count, int t, bool compact = false, int interactions = 0)
     {
-        var table = new FeatureTable(t, compact);
+        var table = new FeatureTable(t, compact, interactions);
         table.Resize(count);
         table.Count = count;
         return table;
     }
 
     /// <summary>A one-row table for per-request scoring.</summary>
-    public static FeatureTable SingleRow(int t)
+    public static FeatureTable SingleRow(int t, int interactions = 0)
     {
-        var table = new FeatureTable(t, compact: true);
+        var table = new FeatureTable(t, compact: true, interactions);
         table.Resize(1);
         table.Count = 1;
         return table;
@@ -169,6 +178,8 @@ internal sealed class FeatureTable
         private readonly ValueGetter<int> _user, _item, _cat, _wd, _hour, _len;
         private readonly ValueGetter<float> _we, _delta, _ts;
         private readonly ValueGetter<VBuffer<float>> _counts, _hoursAgo;
+        private readonly ValueGetter<VBuffer<float>>? _interactions;
+        private VBuffer<float> _interBuf;
         private readonly ValueGetter<VBuffer<int>> _si, _sc, _sb;
         private readonly ValueGetter<bool>? _fav, _buy;
         private readonly ValueGetter<float>? _w;
@@ -177,7 +188,7 @@ internal sealed class FeatureTable
         private VBuffer<int> _siBuf, _scBuf, _sbBuf;
         private long _rowsRead;
 
-        public RowReader(DataViewRow row, int t, string? favCartColumn = null, string? buyColumn = null, string? weightColumn = null)
+        public RowReader(DataViewRow row, int t, string? favCartColumn = null, string? buyColumn = null, string? weightColumn = null, int interactions = 0)
         {
             _t = t;
             var s = row.Schema;
@@ -187,6 +198,7 @@ internal sealed class FeatureTable
             _we = row.GetGetter<float>(s[CvrColumns.IsWeekend]); _delta = row.GetGetter<float>(s[CvrColumns.TimeDelta]);
             _ts = row.GetGetter<float>(s[CvrColumns.Timestamp]);
             _counts = row.GetGetter<VBuffer<float>>(s[CvrColumns.BehaviorCounts]);
+            _interactions = interactions > 0 ? row.GetGetter<VBuffer<float>>(s[CvrColumns.Interactions]) : null;
             _si = row.GetGetter<VBuffer<int>>(s[CvrColumns.SeqItemIndices]); _sc = row.GetGetter<VBuffer<int>>(s[CvrColumns.SeqCategoryIndices]);
             _sb = row.GetGetter<VBuffer<int>>(s[CvrColumns.SeqBehaviors]); _hoursAgo = row.GetGetter<VBuffer<float>>(s[CvrColumns.SeqHoursAgo]);
             _fav = favCartColumn is null ? null : row.GetGetter<bool>(s[favCartColumn]);
@@ -205,6 +217,13 @@ internal sealed class FeatureTable
             Span<float> counts = stackalloc float[CountLength];
             for (int k = 0; k < CountLength; k++) counts[k] = _countsBuf.GetItemOrDefault(k);
             table.StoreCounts(n, counts);
+            if (_interactions is not null)
+            {
+                _interactions(ref _interBuf);
+                Span<float> xs = stackalloc float[table.K];
+                for (int k = 0; k < xs.Length; k++) xs[k] = _interBuf.GetItemOrDefault(k);
+                table.StoreInteractions(n, xs);
+            }
             _si(ref _siBuf); _sc(ref _scBuf); _sb(ref _sbBuf); _hoursAgo(ref _hoursBuf);
             for (int p = 0; p < t; p++)
             {
@@ -306,11 +325,35 @@ internal sealed class FeatureTable
         else Counts.AsSpan(row * CountLength, CountLength).CopyTo(destination);
     }
 
+    /// <summary>
+    /// Stores row <paramref name="row"/>'s interaction features as read from a view: whole counts and hours,
+    /// saturated at 65,535 (log1p(65,535) ≈ 11.1 — beyond it the network's input is flat anyway).
+    /// </summary>
+    internal void StoreInteractions(int row, ReadOnlySpan<float> values)
+    {
+        var dst = RawInteractions.AsSpan(row * K, K);
+        for (int k = 0; k < K; k++)
+        {
+            float v = values[k];
+            if (!float.IsFinite(v) || v < 0 || v != MathF.Floor(v))
+                throw new InvalidDataException($"Column '{CvrColumns.Interactions}': row {row} value {k} is {v}; interaction features are whole, non-negative counts and hours.");
+            dst[k] = (ushort)Math.Min(v, ushort.MaxValue);
+        }
+    }
+
+    /// <summary>Row <paramref name="row"/>'s interaction features in the network's form (log1p).</summary>
+    public void CopyInteractions(int row, Span<float> destination)
+    {
+        var raw = RawInteractions.AsSpan(row * K, K);
+        for (int k = 0; k < raw.Length; k++) destination[k] = Log1pOfCode[raw[k]];
+    }
+
     private void Resize(int n)
     {
         Array.Resize(ref User, n); Array.Resize(ref Item, n); Array.Resize(ref Category, n); Array.Resize(ref Weekday, n);
         Array.Resize(ref Hour, n); Array.Resize(ref SeqLen, n); Array.Resize(ref TimeDense, n * 3);
         if (RawCountMode) Array.Resize(ref RawCounts, n * CountLength); else Array.Resize(ref Counts, n * CountLength);
+        Array.Resize(ref RawInteractions, n * K);
         Array.Resize(ref SeqItems, n * T); Array.Resize(ref SeqCategories, n * T); Array.Resize(ref SeqBehaviors, n * T);
         if (RawHoursAgoMode) Array.Resize(ref RawHoursAgo, n * T); else Array.Resize(ref SeqHoursAgo, n * T);
         Array.Resize(ref FavCart, n); Array.Resize(ref Buy, n); Array.Resize(ref Weight, n);
@@ -347,7 +390,7 @@ internal sealed class FeatureTable
     {
         int b = rows.Length;
         var user = new long[b]; var item = new long[b]; var cat = new long[b]; var wd = new long[b]; var hr = new long[b];
-        var td = new float[b * 3]; var cn = new float[b * 28];
+        var td = new float[b * 3]; var cn = new float[b * 28]; var ia = new float[b * K];
         var si = new long[b * T]; var sc = new long[b * T]; var sb = new long[b * T]; var sh = new float[b * T]; var mask = new float[b * T];
         for (int j = 0; j < b; j++)
         {
@@ -361,6 +404,7 @@ internal sealed class FeatureTable
             }
             TimeDense.AsSpan(r * 3, 3).CopyTo(td.AsSpan(j * 3));
             CopyCounts(r, cn.AsSpan(j * CountLength, CountLength));
+            CopyInteractions(r, ia.AsSpan(j * K, K));
             int len = Math.Min(SeqLen[r], T);
             for (int p = 0; p < T; p++)
             {
@@ -379,6 +423,7 @@ internal sealed class FeatureTable
             UserIdx = tensor(user, device: device), ItemIdx = tensor(item, device: device), CategoryIdx = tensor(cat, device: device),
             Weekday = tensor(wd, device: device), Hour = tensor(hr, device: device),
             TimeDense = tensor(td, [b, 3], device: device), Counts = tensor(cn, [b, 28], device: device),
+            Interactions = K > 0 ? tensor(ia, [b, K], device: device) : null,
             SeqItems = tensor(si, [b, T], device: device), SeqCategories = tensor(sc, [b, T], device: device),
             SeqBehaviors = tensor(sb, [b, T], device: device), SeqHoursAgo = tensor(sh, [b, T], device: device),
             SeqMask = tensor(mask, [b, T], device: device),

@@ -29,6 +29,9 @@ public static class CvrColumns
     // Behavior window counts: 7 days × 4 behaviors.
     public const string BehaviorCounts = "BehaviorCounts";
 
+    // User–candidate interaction features (see Samples.InteractionFeatures).
+    public const string Interactions = "Interactions";
+
     // Behavior sequence (raw ids, most recent first, zero-padded).
     public const string SeqItemIds = "SeqItemIds";
     public const string SeqCategoryIds = "SeqCategoryIds";

@@ -1,4 +1,5 @@
 using Cvr.MLNet.Transforms.Counts;
+using Cvr.MLNet.Transforms.Interactions;
 using Cvr.MLNet.Transforms.Sequence;
 using Cvr.MLNet.Transforms.Time;
 using Cvr.MLNet.Transforms.Vocabulary;
@@ -28,21 +29,28 @@ public static class CvrTransformsCatalog
         string userColumnName = CvrColumns.UserId, string timeColumnName = CvrColumns.Time) =>
         new(catalog.GetEnvironment(), events, length, userColumnName, timeColumnName);
 
+    /// <summary>The user's events before the sample on the candidate's category and item, and the item's events (19 values).</summary>
+    public static InteractionFeaturesEstimator CvrInteractionFeatures(this TransformsCatalog catalog, CvrEventSource events) =>
+        new(catalog.GetEnvironment(), events);
+
     /// <summary>Maps user/item/category ids (candidate and sequence) to embedding indices.</summary>
     public static IdVocabularyEstimator CvrIdVocabulary(this TransformsCatalog catalog, CvrEventSource events, IdVocabularyOptions? options = null) =>
         new(catalog.GetEnvironment(), events, options);
 
     /// <summary>
     /// The whole feature pipeline the <c>CvrTrainer</c> reads: time features, behavior counts, behavior
-    /// sequence and id vocabulary, fitted on one event log (indexed once).
+    /// sequence, interaction features (unless <paramref name="interactions"/> is false — for a network
+    /// with <c>InteractionFeatures = 0</c>) and id vocabulary, fitted on one event log (indexed once).
     /// </summary>
-    public static EstimatorChain<ITransformer> CvrFeatures(this TransformsCatalog catalog, CvrEventSource events, IdVocabularyOptions? vocabulary = null)
+    public static EstimatorChain<ITransformer> CvrFeatures(this TransformsCatalog catalog, CvrEventSource events, IdVocabularyOptions? vocabulary = null,
+        bool interactions = true)
     {
         vocabulary ??= new IdVocabularyOptions();
-        return new EstimatorChain<ITransformer>()
+        var chain = new EstimatorChain<ITransformer>()
             .Append<ITransformer>(catalog.CvrTimeFeatures(events))
             .Append<ITransformer>(catalog.CvrBehaviorCounts(events))
-            .Append<ITransformer>(catalog.CvrBehaviorSequence(events, vocabulary.SequenceLength))
-            .Append<ITransformer>(catalog.CvrIdVocabulary(events, vocabulary));
+            .Append<ITransformer>(catalog.CvrBehaviorSequence(events, vocabulary.SequenceLength));
+        if (interactions) chain = chain.Append<ITransformer>(catalog.CvrInteractionFeatures(events));
+        return chain.Append<ITransformer>(catalog.CvrIdVocabulary(events, vocabulary));
     }
 }

@@ -31,7 +31,7 @@ internal sealed class CvrNetworkScorer
         _moduleWork = Math.Max(Math.Max(din?.WorkSize ?? 0, se?.WorkSize ?? 0), ple.Max(l => l.WorkSize));
         _maxWidth = ple.Max(l => Math.Max(l.InputDim, l.OutputDim));
         int e = options.ItemEmbeddingDim, t = options.SequenceLength;
-        WorkSize = options.InputDim + t * e + 3 * e + t + CvrNetworkOptions.Fields
+        WorkSize = options.InputDim + t * e + 3 * e + t + options.FieldCount
             + 2 * (CvrNetworkOptions.Tasks + 1) * _maxWidth + _moduleWork;
     }
 
@@ -53,7 +53,8 @@ internal sealed class CvrNetworkScorer
     {
         var o = _o;
         int e = o.ItemEmbeddingDim, c = o.CategoryEmbeddingDim, t = o.SequenceLength, d = o.InputDim;
-        const int tasks = CvrNetworkOptions.Tasks, fields = CvrNetworkOptions.Fields;
+        const int tasks = CvrNetworkOptions.Tasks;
+        int fields = o.FieldCount;
         int at = 0;
         Span<float> Take(Span<float> w, int n) { var s = w.Slice(at, n); at += n; return s; }
         var x = Take(work, d);
@@ -95,7 +96,7 @@ internal sealed class CvrNetworkScorer
             foreach (ref float v in shortTerm) v *= inv;
         }
 
-        // The 7 fields: item, user, category, time, counts, long-term, short-term.
+        // The fields: item, user, category, time, counts, long-term, short-term (, interactions).
         int at2 = 0;
         void Put(Span<float> dst, ReadOnlySpan<float> src) { src.CopyTo(dst.Slice(at2)); at2 += src.Length; }
         Put(x, item);
@@ -108,6 +109,7 @@ internal sealed class CvrNetworkScorer
         Put(x, r.Counts[..o.CountFeatures]);
         Put(x, Row(_userLong, r.User, o.LongTermEmbeddingDim, o.UserBuckets, "user"));
         Put(x, shortTerm);
+        if (o.InteractionFeatures > 0) Put(x, r.Interactions[..o.InteractionFeatures]);
 
         if (_se is not null) _se.Forward(x, fieldWeights, mwork);
 

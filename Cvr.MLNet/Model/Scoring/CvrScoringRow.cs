@@ -18,6 +18,8 @@ internal readonly ref struct CvrScoringRow
     public ReadOnlySpan<float> TimeDense { get; init; }
     /// <summary>[CountFeatures], log1p'd.</summary>
     public ReadOnlySpan<float> Counts { get; init; }
+    /// <summary>[InteractionFeatures], log1p'd (empty when the network has none).</summary>
+    public ReadOnlySpan<float> Interactions { get; init; }
     /// <summary>[T] item indices of the last behaviors.</summary>
     public ReadOnlySpan<int> SeqItems { get; init; }
     /// <summary>[T] category indices of the last behaviors.</summary>
