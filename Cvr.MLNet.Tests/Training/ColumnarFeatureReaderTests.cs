@@ -43,20 +43,28 @@ public sealed class ColumnarFeatureReaderTests
         Same(expected.RawHoursAgo, actual.RawHoursAgo, "RawHoursAgo");
         Same(expected.SeqItems, actual.SeqItems, "SeqItems"); Same(expected.SeqCategories, actual.SeqCategories, "SeqCategories");
         Same(expected.SeqBehaviors, actual.SeqBehaviors, "SeqBehaviors"); Same(expected.SeqHoursAgo, actual.SeqHoursAgo, "SeqHoursAgo");
+        Assert.AreEqual(expected.K, actual.K);
+        Same(expected.RawInteractions, actual.RawInteractions, "RawInteractions");
         Same(expected.FavCart, actual.FavCart, "FavCart"); Same(expected.Buy, actual.Buy, "Buy"); Same(expected.Weight, actual.Weight, "Weight");
     }
+
+    // Views of the default CvrFeatures chain carry interaction features: read them too, on both paths.
+    private static int K(IDataView view) => view.Schema.GetColumnOrNull(CvrColumns.Interactions) is null ? 0 : InteractionFeatures.Length;
 
     private static FeatureTable Fast(IDataView view, bool labels = true)
     {
         int t = FeatureTable.SequenceLengthOf(view.Schema);
         Assert.IsNotNull(ColumnarFeatureReader.TryCreate(view, t, labels ? CvrColumns.FavCart : null, labels ? CvrColumns.Buy : null,
-            labels ? CvrColumns.Weight : null), "the columnar path should apply");
-        return labels ? FeatureTable.Read(view, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight) : FeatureTable.Read(view, null, null, null);
+            labels ? CvrColumns.Weight : null, K(view)), "the columnar path should apply");
+        var table = labels ? FeatureTable.Read(view, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight, interactions: K(view))
+            : FeatureTable.Read(view, null, null, null, interactions: K(view));
+        Assert.AreEqual(K(view), table.K);
+        return table;
     }
 
     private static FeatureTable Rows(IDataView view, bool labels = true) =>
         FeatureTable.ReadRows(view, FeatureTable.SequenceLengthOf(view.Schema), labels ? CvrColumns.FavCart : null,
-            labels ? CvrColumns.Buy : null, labels ? CvrColumns.Weight : null);
+            labels ? CvrColumns.Buy : null, labels ? CvrColumns.Weight : null, interactions: K(view));
 
     [TestMethod]
     [DataRow(20)]
@@ -157,8 +165,8 @@ public sealed class ColumnarFeatureReaderTests
 
         void Fallback(IDataView x, Func<FeatureTable, bool>? check = null)
         {
-            Assert.IsNull(ColumnarFeatureReader.TryCreate(x, 6, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight));
-            var table = FeatureTable.Read(x, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight);
+            Assert.IsNull(ColumnarFeatureReader.TryCreate(x, 6, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight, K(x)));
+            var table = FeatureTable.Read(x, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight, interactions: K(x));
             if (check is null) AssertSame(Rows(x), table);
             else Assert.IsTrue(check(table));
         }
