@@ -18,17 +18,19 @@ namespace Cvr.MLNet.Samples;
 public sealed class InteractionStore
 {
     private readonly InteractionIndex? _index;
-    private readonly ConcurrentDictionary<int, UserState> _users;
-    private readonly Dictionary<int, InteractionTotals> _items;
+    // The compact state is built on first need (a request after the log's end, an append, a save), so that
+    // fitting for training alone never pays for it.
+    private readonly Lazy<(ConcurrentDictionary<int, UserState> Users, Dictionary<int, InteractionTotals> Items)> _compact;
+    private ConcurrentDictionary<int, UserState> _users => _compact.Value.Users;
+    private Dictionary<int, InteractionTotals> _items => _compact.Value.Items;
     private readonly ConcurrentDictionary<int, LiveItemEvent[]> _itemLive = new();
     private readonly object _appendLock = new();
 
-    private InteractionStore(int firstHour, int lastHour, InteractionIndex? index, ConcurrentDictionary<int, UserState> users,
-        Dictionary<int, InteractionTotals> items)
+    private InteractionStore(int firstHour, int lastHour, InteractionIndex? index,
+        Func<(ConcurrentDictionary<int, UserState>, Dictionary<int, InteractionTotals>)> compact)
     {
-        FittedFirstHour = firstHour; FittedLastHour = lastHour; _index = index; _users = users; _items = items;
-        foreach (var (id, s) in users)
-            foreach (var e in s.Live) AddItemLive(e.Item, new LiveItemEvent(e.Behavior, e.Hour));
+        FittedFirstHour = firstHour; FittedLastHour = lastHour; _index = index;
+        _compact = new(compact, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>First hour of the fitted log.</summary>
@@ -51,6 +53,11 @@ public sealed class InteractionStore
     public static InteractionStore Fit(InteractionIndex index)
     {
         ArgumentNullException.ThrowIfNull(index);
+        return new InteractionStore(index.History.FirstHour, index.History.LastHour, index, () => Compact(index));
+    }
+
+    private static (ConcurrentDictionary<int, UserState>, Dictionary<int, InteractionTotals>) Compact(InteractionIndex index)
+    {
         var h = index.History;
         var users = new ConcurrentDictionary<int, UserState>();
         int recentFrom = h.LastHour - InteractionFeatures.RecentHours + 1;
@@ -65,8 +72,7 @@ public sealed class InteractionStore
             for (int p = ev.CountBefore(recentFrom); p < ev.Hours.Length; p++) recent.Add(new RecentEvent(ev.Categories[p], ev.Hours[p]));
             users[h.UserIds[u]] = new UserState(new InteractionTotals(c[0], c[1], c[2], c[3], int.MinValue), cats, items, [.. recent], []);
         });
-        var itemTotals = index.ItemTotals().ToDictionary(r => r.Item, r => r.Totals);
-        return new InteractionStore(h.FirstHour, h.LastHour, index, users, itemTotals);
+        return (users, index.ItemTotals().ToDictionary(r => r.Item, r => r.Totals));
     }
 
     /// <summary>
@@ -191,7 +197,11 @@ public sealed class InteractionStore
             }
             users[id] = new UserState(totals, cats, items, recent, live);
         }
-        return new InteractionStore(first, last, null, users, ReadRuns(r, "items"));
+        var itemTotals = ReadRuns(r, "items");
+        var store = new InteractionStore(first, last, null, () => (users, itemTotals));
+        foreach (var (_, s) in users)
+            foreach (var e in s.Live) store.AddItemLive(e.Item, new LiveItemEvent(e.Behavior, e.Hour));
+        return store;
     }
 
     private static Dictionary<int, InteractionTotals> ReadRuns(BinaryReader r, string what)
