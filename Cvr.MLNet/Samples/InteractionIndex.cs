@@ -15,6 +15,8 @@ public sealed class InteractionIndex
     // Per user u, positions [Offsets[u], Offsets[u+1]) of the history re-sorted by (category, hour) and by (item, hour).
     private readonly int[] _byCatKey, _byCatHour, _byItemKey, _byItemHour;
     private readonly byte[] _byCatBehavior, _byItemBehavior;
+    // Prefix counts of behaviors 2..4 over each re-sorted order (length n + 1), so a run's counts are two reads, not a scan.
+    private readonly int[][] _byCatPrefix, _byItemPrefix;
     // Every item's events of behavior b, sorted by hour: key = dense item · 4 + (b − 1).
     private readonly Dictionary<int, int> _itemIndex;
     private readonly int[] _itemOffsets, _itemHours;
@@ -25,6 +27,20 @@ public sealed class InteractionIndex
         _history = history; _byCatKey = byCatKey; _byCatHour = byCatHour; _byCatBehavior = byCatBehavior;
         _byItemKey = byItemKey; _byItemHour = byItemHour; _byItemBehavior = byItemBehavior;
         _itemIndex = itemIndex; _itemOffsets = itemOffsets; _itemHours = itemHours;
+        _byCatPrefix = Prefix(byCatBehavior); _byItemPrefix = Prefix(byItemBehavior);
+    }
+
+    private static int[][] Prefix(byte[] behaviors)
+    {
+        var p = new int[3][];
+        for (int b = 0; b < 3; b++) p[b] = new int[behaviors.Length + 1];
+        int f = 0, c = 0, y = 0;
+        for (int i = 0; i < behaviors.Length; i++)
+        {
+            switch (behaviors[i]) { case 2: f++; break; case 3: c++; break; case 4: y++; break; }
+            p[0][i + 1] = f; p[1][i + 1] = c; p[2][i + 1] = y;
+        }
+        return p;
     }
 
     /// <summary>The user index this was built from.</summary>
@@ -100,9 +116,9 @@ public sealed class InteractionIndex
         {
             FillUser(u, hour, values);
             int s = _history.Offsets[u], e = _history.Offsets[u + 1];
-            FillRun(_byCatKey, _byCatHour, _byCatBehavior, s, e, categoryId, hour, values, InteractionFeatures.UserCategoryCounts,
+            FillRun(_byCatKey, _byCatHour, _byCatPrefix, s, e, categoryId, hour, values, InteractionFeatures.UserCategoryCounts,
                 InteractionFeatures.UserCategoryRecent, InteractionFeatures.UserCategoryHoursSince);
-            FillRun(_byItemKey, _byItemHour, _byItemBehavior, s, e, itemId, hour, values, InteractionFeatures.UserItemCounts,
+            FillRun(_byItemKey, _byItemHour, _byItemPrefix, s, e, itemId, hour, values, InteractionFeatures.UserItemCounts,
                 -1, InteractionFeatures.UserItemHoursSince);
         }
         if (_itemIndex.TryGetValue(itemId, out int d))
@@ -124,13 +140,20 @@ public sealed class InteractionIndex
         for (int p = ev.CountBefore(day * 24); p < end; p++) values[InteractionFeatures.UserCounts + ev.Behaviors[p] - 1]++;
     }
 
-    private static void FillRun(int[] keys, int[] hours, byte[] behs, int s, int e, int key, int hour, Span<float> values,
+    private static void FillRun(int[] keys, int[] hours, int[][] prefix, int s, int e, int key, int hour, Span<float> values,
         int countsAt, int recentAt, int sinceAt)
     {
         int lo = LowerBound(keys, s, e, key), hi = LowerBound(keys, lo, e, key + 1L);
         int end = LowerBound(hours, lo, hi, hour);
         if (end == lo) return;
-        for (int p = lo; p < end; p++) values[countsAt + behs[p] - 1]++;
+        int others = 0;
+        for (int b = 0; b < 3; b++)
+        {
+            int n = prefix[b][end] - prefix[b][lo];
+            values[countsAt + 1 + b] = n;
+            others += n;
+        }
+        values[countsAt] = end - lo - others;
         if (recentAt >= 0) values[recentAt] = end - LowerBound(hours, lo, end, (long)hour - InteractionFeatures.RecentHours);
         values[sinceAt] = InteractionFeatures.HoursSince(hour, hours[end - 1]);
     }
