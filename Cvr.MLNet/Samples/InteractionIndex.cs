@@ -16,7 +16,7 @@ public sealed class InteractionIndex
     private readonly int[] _byCatKey, _byCatHour, _byItemKey, _byItemHour;
     private readonly byte[] _byCatBehavior, _byItemBehavior;
     // Prefix counts of behaviors 2..4 over each re-sorted order (length n + 1), so a run's counts are two reads, not a scan.
-    private readonly int[][] _byCatPrefix, _byItemPrefix;
+    private readonly int[][] _byCatPrefix, _byItemPrefix, _userPrefix;
     // Every item's events of behavior b, sorted by hour: key = dense item · 4 + (b − 1).
     private readonly Dictionary<int, int> _itemIndex;
     private readonly int[] _itemOffsets, _itemHours;
@@ -27,7 +27,7 @@ public sealed class InteractionIndex
         _history = history; _byCatKey = byCatKey; _byCatHour = byCatHour; _byCatBehavior = byCatBehavior;
         _byItemKey = byItemKey; _byItemHour = byItemHour; _byItemBehavior = byItemBehavior;
         _itemIndex = itemIndex; _itemOffsets = itemOffsets; _itemHours = itemHours;
-        _byCatPrefix = Prefix(byCatBehavior); _byItemPrefix = Prefix(byItemBehavior);
+        _byCatPrefix = Prefix(byCatBehavior); _byItemPrefix = Prefix(byItemBehavior); _userPrefix = Prefix(history.Behaviors);
     }
 
     private static int[][] Prefix(byte[] behaviors)
@@ -129,15 +129,18 @@ public sealed class InteractionIndex
             }
     }
 
-    // User totals: whole days from the per-day table, then the events of the sample's own day before its hour.
+    // User totals: prefix counts over the user's hour-ordered events (no scan: heavy users have thousands a day).
     private void FillUser(int u, int hour, Span<float> values)
     {
-        var ev = _history.EventsOf(u);
-        int day = TianchiTime.DayOf(hour);
-        for (int i = 0; i < ev.Days.Length && ev.Days[i] < day; i++)
-            for (int b = 0; b < 4; b++) values[InteractionFeatures.UserCounts + b] += ev.DayCounts[i * 4 + b];
-        int end = ev.CountBefore(hour);
-        for (int p = ev.CountBefore(day * 24); p < end; p++) values[InteractionFeatures.UserCounts + ev.Behaviors[p] - 1]++;
+        int s = _history.Offsets[u];
+        int end = s + _history.EventsOf(u).CountBefore(hour), others = 0;
+        for (int b = 0; b < 3; b++)
+        {
+            int n = _userPrefix[b][end] - _userPrefix[b][s];
+            values[InteractionFeatures.UserCounts + 1 + b] = n;
+            others += n;
+        }
+        values[InteractionFeatures.UserCounts] = end - s - others;
     }
 
     private static void FillRun(int[] keys, int[] hours, int[][] prefix, int s, int e, int key, int hour, Span<float> values,
