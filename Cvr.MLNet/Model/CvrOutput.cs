@@ -17,7 +17,7 @@ public sealed class CvrOutput : IDisposable
     public required Tensor PFavCart { get; init; }
     /// <summary>P(buy | click) = y1·y3 + (1 − y1)·y2 in probabilities [B].</summary>
     public required Tensor PBuy { get; init; }
-    /// <summary>SE field weights [B,7] in (0,1), field order of <see cref="CvrNetworkOptions.FieldNames"/>.</summary>
+    /// <summary>SE field weights [B,F] in (0,1) (F = 7, or 8 with interaction features), field order of <see cref="CvrNetworkOptions.FieldNames"/>.</summary>
     public required Tensor FieldWeights { get; init; }
 
     /// <summary>Disposes every tensor of the output.</summary>
