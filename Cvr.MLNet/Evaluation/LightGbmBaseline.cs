@@ -101,12 +101,12 @@ public sealed class LightGbmBaseline
         var cols = new[] { CvrColumns.BehaviorCounts, CvrColumns.Weekday, CvrColumns.IsWeekend, CvrColumns.HourOfDay, CvrColumns.ItemId,
             CvrColumns.CategoryId, CvrColumns.SeqItemIds, CvrColumns.SeqCategoryIds, CvrColumns.SeqBehaviors, CvrColumns.SeqHoursAgo, CvrColumns.SeqLength }.Select(Col).ToArray();
         var result = new List<float[]>();
-        using var cur = featurized.GetRowCursor(s.GetColumnOrNull(CvrColumns.Interactions) is { } icol ? [.. cols, icol] : cols);
+        var interCol = s.GetColumnOrNull(CvrColumns.Interactions);
+        using var cur = featurized.GetRowCursor(interCol is { } icol ? [.. cols, icol] : cols);
         var gCounts = cur.GetGetter<VBuffer<float>>(cols[0]); var gWeekday = cur.GetGetter<int>(cols[1]); var gWeekend = cur.GetGetter<float>(cols[2]);
         var gHour = cur.GetGetter<int>(cols[3]); var gItem = cur.GetGetter<int>(cols[4]); var gCat = cur.GetGetter<int>(cols[5]);
         var gSeqItems = cur.GetGetter<VBuffer<int>>(cols[6]); var gSeqCats = cur.GetGetter<VBuffer<int>>(cols[7]);
         var gSeqBeh = cur.GetGetter<VBuffer<int>>(cols[8]); var gAgo = cur.GetGetter<VBuffer<float>>(cols[9]); var gLen = cur.GetGetter<int>(cols[10]);
-        var interCol = s.GetColumnOrNull(CvrColumns.Interactions);
         var gInter = interCol is { } ic ? cur.GetGetter<VBuffer<float>>(ic) : null;
         int width = FeatureCount + (interCol?.Type is VectorDataViewType iv ? iv.Size : 0);
         VBuffer<float> inter = default;

@@ -133,14 +133,20 @@ public sealed class InteractionIndex
     private void FillUser(int u, int hour, Span<float> values)
     {
         int s = _history.Offsets[u];
-        int end = s + _history.EventsOf(u).CountBefore(hour), others = 0;
+        CountsFromPrefix(_userPrefix, s, s + _history.EventsOf(u).CountBefore(hour), values, InteractionFeatures.UserCounts);
+    }
+
+    /// <summary>Counts of behaviors 1..4 in positions [lo, end) of an order with prefix counts of 2..4 (clicks are the rest).</summary>
+    private static void CountsFromPrefix(int[][] prefix, int lo, int end, Span<float> values, int at)
+    {
+        int others = 0;
         for (int b = 0; b < 3; b++)
         {
-            int n = _userPrefix[b][end] - _userPrefix[b][s];
-            values[InteractionFeatures.UserCounts + 1 + b] = n;
+            int n = prefix[b][end] - prefix[b][lo];
+            values[at + 1 + b] = n;
             others += n;
         }
-        values[InteractionFeatures.UserCounts] = end - s - others;
+        values[at] = end - lo - others;
     }
 
     private static void FillRun(int[] keys, int[] hours, int[][] prefix, int s, int e, int key, int hour, Span<float> values,
@@ -149,14 +155,7 @@ public sealed class InteractionIndex
         int lo = LowerBound(keys, s, e, key), hi = LowerBound(keys, lo, e, key + 1L);
         int end = LowerBound(hours, lo, hi, hour);
         if (end == lo) return;
-        int others = 0;
-        for (int b = 0; b < 3; b++)
-        {
-            int n = prefix[b][end] - prefix[b][lo];
-            values[countsAt + 1 + b] = n;
-            others += n;
-        }
-        values[countsAt] = end - lo - others;
+        CountsFromPrefix(prefix, lo, end, values, countsAt);
         if (recentAt >= 0) values[recentAt] = end - LowerBound(hours, lo, end, (long)hour - InteractionFeatures.RecentHours);
         values[sinceAt] = InteractionFeatures.HoursSince(hour, hours[end - 1]);
     }

@@ -48,8 +48,11 @@ internal sealed class ColumnarFeatureReader
     private int[]? _itemIndexOfEvent;
 
     private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
-        IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn)
+        IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn,
+        Transforms.Interactions.InteractionFeaturesTransformer? interactions, int[][]? interactionInputs)
     {
+        _interactions = interactions;
+        if (interactionInputs is not null) (_intUsers, _intItems, _intCategories, _intHours) = (interactionInputs[0], interactionInputs[1], interactionInputs[2], interactionInputs[3]);
         _count = count; _t = t; _time = time; _counts = counts; _sequence = sequence; _vocabulary = vocabulary;
         (_timeHours, _countUsers, _countHours, _seqUsers, _seqHours, _vocUsers, _vocItems, _vocCategories) =
             (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6], inputs[7]);
@@ -124,27 +127,18 @@ internal sealed class ColumnarFeatureReader
         if (favCartColumn is not null && (fav = RootArray<bool>(favCartColumn, stages.Count)) is null) return null;
         if (buyColumn is not null && (buy = RootArray<bool>(buyColumn, stages.Count)) is null) return null;
         if (weightColumn is not null && (weight = RootArray<float>(weightColumn, stages.Count)) is null) return null;
-        var reader = new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn);
+        Transforms.Interactions.InteractionFeaturesTransformer? inter = null;
+        int[]?[]? interInputs = null;
         if (interactions > 0)
         {
-            var inter = Single<Transforms.Interactions.InteractionFeaturesTransformer>(CvrColumns.Interactions);
+            inter = Single<Transforms.Interactions.InteractionFeaturesTransformer>(CvrColumns.Interactions);
             if (inter is null) return null;
             int st = stages.IndexOf(inter);
-            int[]?[] ins = [RootArray<int>(CvrColumns.UserId, st), RootArray<int>(CvrColumns.ItemId, st),
+            interInputs = [RootArray<int>(CvrColumns.UserId, st), RootArray<int>(CvrColumns.ItemId, st),
                 RootArray<int>(CvrColumns.CategoryId, st), RootArray<int>(CvrColumns.Time, st, hourTime: true)];
-            if (ins.Any(a => a is null)) return null;
-            return new ColumnarFeatureReader(reader, inter, ins!);
+            if (interInputs.Any(a => a is null)) return null;
         }
-        return reader;
-    }
-
-    private ColumnarFeatureReader(ColumnarFeatureReader r, Transforms.Interactions.InteractionFeaturesTransformer interactions, int[][] inputs)
-        : this(r._count, r._t, r._time, r._counts, r._sequence, r._vocabulary,
-            [r._timeHours, r._countUsers, r._countHours, r._seqUsers, r._seqHours, r._vocUsers, r._vocItems, r._vocCategories],
-            r._favCart, r._buy, r._weight, r._weightColumn)
-    {
-        _interactions = interactions;
-        (_intUsers, _intItems, _intCategories, _intHours) = (inputs[0], inputs[1], inputs[2], inputs[3]);
+        return new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn, inter, interInputs!);
     }
 
     /// <summary>
