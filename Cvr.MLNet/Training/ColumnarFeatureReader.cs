@@ -14,7 +14,7 @@ namespace Cvr.MLNet.Training;
 
 /// <summary>
 /// The columnar fast path of <see cref="FeatureTable.Read"/>: when the view is our own feature transforms
-/// (time, counts, sequence, vocabulary) over an <see cref="ArrayDataView"/> (the sample set's view), the
+/// (time, counts, sequence, vocabulary, and interactions when the table reads them) over an <see cref="ArrayDataView"/> (the sample set's view), the
 /// table is filled straight from the root's column arrays with the fitted transformers' own per-row
 /// functions, in parallel over row ranges — no cursors, getters or per-row allocations. The values are
 /// the cursor path's bit for bit: same functions, same inputs, same conversions.
