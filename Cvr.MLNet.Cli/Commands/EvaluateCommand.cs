@@ -125,6 +125,7 @@ public static class EvaluateCommand
             ["samples"] = m.Count, ["positives"] = m.Positives,
         };
         if (m.OracleAuc is { } oracle) { o["oracleAuc"] = Num(oracle); o["oracleGap"] = Num(m.OracleGap); }
+        if (m.PointInTimeOracleAuc is { } pit) { o["pointInTimeOracleAuc"] = Num(pit); o["pointInTimeOracleGap"] = Num(m.PointInTimeOracleGap); }
         return o;
     }
 
@@ -165,9 +166,9 @@ public static class EvaluateCommand
     {
         if (r.ClickMetrics is { } m)
         {
-            var t = new Table().AddColumns("task", "AUC", "GAUC", "PR-AUC", "log-loss", "acc@0.5", "acc@bestF1", "calib", "ECE", "oracle AUC");
+            var t = new Table().AddColumns("task", "AUC", "GAUC", "PR-AUC", "log-loss", "acc@0.5", "acc@bestF1", "calib", "ECE", "oracle AUC", "point-in-time oracle AUC");
             foreach (var (name, x) in new[] { ("buy", m.Buy), ("fav/cart", m.FavCart) })
-                t.AddRow(name, F(x.Auc), F(x.Gauc), F(x.PrAuc), F(x.LogLoss), F(x.Accuracy), F(x.AccuracyAtBestF1), F(x.CalibrationRatio), F(x.Ece), F(x.OracleAuc));
+                t.AddRow(name, F(x.Auc), F(x.Gauc), F(x.PrAuc), F(x.LogLoss), F(x.Accuracy), F(x.AccuracyAtBestF1), F(x.CalibrationRatio), F(x.Ece), F(x.OracleAuc), F(x.PointInTimeOracleAuc));
             CliCommon.Out.Write(t);
         }
         var d = new Table().AddColumns("method", "precision", "recall", "F1", "predicted", "click AUC", "candidate AUC");

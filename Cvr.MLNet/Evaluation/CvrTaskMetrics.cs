@@ -14,11 +14,16 @@ namespace Cvr.MLNet.Evaluation;
 /// <param name="CalibrationRatio">Σ predicted / Σ actual.</param>
 /// <param name="Ece">Expected calibration error, 10 equal-width bins.</param>
 /// <param name="OracleAuc">AUC of the generator's truth probabilities on the same samples (null without a truth file).</param>
+/// <param name="PointInTimeOracleAuc">AUC of the generator's point-in-time truth (only the pair's clicks up to the
+/// sample's hour; null without those columns): the oracle a model scoring at the click's hour can be held to.</param>
 public sealed record CvrTaskMetrics(int Count, int Positives, double Auc, double Gauc, double LogLoss, double Accuracy,
-    double BestF1Threshold, double BestF1, double AccuracyAtBestF1, double PrAuc, double CalibrationRatio, double Ece, double? OracleAuc)
+    double BestF1Threshold, double BestF1, double AccuracyAtBestF1, double PrAuc, double CalibrationRatio, double Ece, double? OracleAuc,
+    double? PointInTimeOracleAuc = null)
 {
     /// <summary>Oracle AUC − AUC: how much ranking quality is left (null without a truth file).</summary>
     public double? OracleGap => OracleAuc is { } o ? o - Auc : null;
+    /// <summary>Point-in-time oracle AUC − AUC (null without the point-in-time columns).</summary>
+    public double? PointInTimeOracleGap => PointInTimeOracleAuc is { } o ? o - Auc : null;
 }
 
 /// <summary>Both tasks' metrics on the same click samples.</summary>

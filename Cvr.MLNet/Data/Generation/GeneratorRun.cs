@@ -147,7 +147,7 @@ internal sealed class GeneratorRun
         _report.ItemFileRows = _cat.WriteItemFile(items, _nl, new Xoshiro256(_o.Seed, 2));
 
         events.Write(TianchiFiles.EventsHeader); events.Write(_nl);
-        truth.Write("user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored".Replace("24h", $"{_o.TruthHorizonHours}h", StringComparison.Ordinal));
+        truth.Write("user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored,p_favcart_pit_24h,p_buy_pit_24h".Replace("24h", $"{_o.TruthHorizonHours}h", StringComparison.Ordinal));
         truth.Write(_nl);
 
         var sim = new UserSimulation(this);
@@ -318,7 +318,7 @@ internal sealed class GeneratorRun
         private double[] _geoCdf = [];
         private Xoshiro256 _rng = new(0);
         private int _u;
-        private double[] _pFavCart = [], _pBuy = [];
+        private double[] _pFavCart = [], _pBuy = [], _pFavCartPit = [], _pBuyPit = [];
 
         public ReadOnlySpan<ClickSample> Samples => _samples.AsSpan(0, _n);
         public List<OutRow> Rows => _rows;
@@ -574,11 +574,17 @@ internal sealed class GeneratorRun
         /// Phase 3: for each click sample, P(fav or cart of the same pair in [t, t+H)) and P(buy of the same pair in
         /// [t, t+H)) given the user's click stream: every click of the pair contributes independently, and orphan
         /// routing to siblings never lands on a clicked pair, so the product over the pair's clicks is exact.
+        /// The point-in-time columns take the product over the pair's clicks up to t's hour only: the full truth
+        /// also knows whether the user clicks the pair again before t + H, which no model scoring at t can know.
         /// </summary>
         private void ComputeTruth()
         {
             int h = g._o.TruthHorizonHours;
-            if (_pFavCart.Length < _n) { _pFavCart = new double[_samples.Length]; _pBuy = new double[_samples.Length]; }
+            if (_pFavCart.Length < _n)
+            {
+                _pFavCart = new double[_samples.Length]; _pBuy = new double[_samples.Length];
+                _pFavCartPit = new double[_samples.Length]; _pBuyPit = new double[_samples.Length];
+            }
             var order = new long[_n];
             for (int k = 0; k < _n; k++) order[k] = ((long)_samples[k].Item << 36) | ((long)(_samples[k].Hour - g._firstHour) << 24) | (uint)k;
             Array.Sort(order);
@@ -593,21 +599,27 @@ internal sealed class GeneratorRun
                 {
                     int k = (int)(order[x] & 0xFFFFFF);
                     int t = _samples[k].Hour;
-                    double noFc = 1, noBuy = 1;
+                    // Clicks of the pair up to t's hour are what a point-in-time model can know; later clicks
+                    // inside the horizon are future information the full truth conditions on too.
+                    double noFc = 1, noBuy = 1, noFcPit = 1, noBuyPit = 1;
                     for (int y = a; y < b; y++)
                     {
                         ref var j = ref _samples[(int)(order[y] & 0xFFFFFF)];
                         if (j.Hour >= t + h || j.Hour < t - maxDelay) continue;
                         int from = t - j.Hour, to = t + h - j.Hour; // j's delay window that lands in [t, t+H)
                         double pf = Sigmoid(j.XFav + g._cFav), pc = Sigmoid(j.XCart + g._cCart);
-                        noFc *= (1 - pf * (1 - o.OrphanFavoriteShare) * g._fav.Window(from, to))
-                              * (1 - pc * (1 - o.OrphanCartShare) * g._cart.Window(from, to));
-                        if (buyer)
-                            noBuy *= 1 - g.ExpectedBuys(j.XFav + g._cFav, j.XCart + g._cCart, j.XBuy + g._cBuy, to, from,
-                                1 - o.OrphanBuyShare, 1 - o.OrphanCartShare);
+                        double keepFc = (1 - pf * (1 - o.OrphanFavoriteShare) * g._fav.Window(from, to))
+                                      * (1 - pc * (1 - o.OrphanCartShare) * g._cart.Window(from, to));
+                        double keepBuy = buyer
+                            ? 1 - g.ExpectedBuys(j.XFav + g._cFav, j.XCart + g._cCart, j.XBuy + g._cBuy, to, from, 1 - o.OrphanBuyShare, 1 - o.OrphanCartShare)
+                            : 1;
+                        noFc *= keepFc; noBuy *= keepBuy;
+                        if (j.Hour <= t) { noFcPit *= keepFc; noBuyPit *= keepBuy; }
                     }
                     _pFavCart[k] = 1 - noFc;
                     _pBuy[k] = 1 - noBuy;
+                    _pFavCartPit[k] = 1 - noFcPit;
+                    _pBuyPit[k] = 1 - noBuyPit;
                 }
                 a = b;
             }
@@ -629,7 +641,9 @@ internal sealed class GeneratorRun
                 _pBuy[k].TryFormat(buf[p..], out n, "0.0#######", Inv); p += n; buf[p++] = ',';
                 s.Z.TryFormat(buf[p..], out n, "0.0####", Inv); p += n; buf[p++] = ',';
                 bool censored = s.Hour + g._o.TruthHorizonHours > g._endHour;
-                buf[p++] = censored ? '1' : '0';
+                buf[p++] = censored ? '1' : '0'; buf[p++] = ',';
+                _pFavCartPit[k].TryFormat(buf[p..], out n, "0.0#######", Inv); p += n; buf[p++] = ',';
+                _pBuyPit[k].TryFormat(buf[p..], out n, "0.0#######", Inv); p += n;
                 w.Write(buf[..p]); w.Write(g._nl);
                 g._report.TruthRows++;
                 if (censored) g._report.TruthRowsCensored++;
