@@ -22,7 +22,7 @@ public sealed class EvaluateCommandTests
             {
                 var root = doc.RootElement;
                 foreach (var task in new[] { "buy", "favCart" })
-                    foreach (var key in new[] { "auc", "gauc", "logLoss", "accuracy", "prAuc", "oracleAuc", "ece", "calibrationRatio", "accuracyAtBestF1" })
+                    foreach (var key in new[] { "auc", "gauc", "logLoss", "accuracy", "prAuc", "oracleAuc", "pointInTimeOracleAuc", "ece", "calibrationRatio", "accuracyAtBestF1" })
                         Assert.IsTrue(root.GetProperty(task).TryGetProperty(key, out _), $"{task}.{key}"); // truth.csv sits next to the events
                 var t = root.GetProperty("tianchi");
                 foreach (var key in new[] { "precision", "recall", "f1", "candidateRecall", "predicted" })

@@ -1,6 +1,7 @@
 using Cvr.MLNet.Cli.Commands;
 using Cvr.MLNet.Data;
 using Cvr.MLNet.Evaluation;
+using Cvr.MLNet.Samples;
 using Cvr.MLNet.Tests.Training;
 using Microsoft.ML;
 
@@ -148,6 +149,56 @@ public sealed class TianchiTaskTests
             var t = GeneratorTruth.Read(path);
             Assert.IsTrue(t.TryGet(1, 2, TianchiTime.Parse("2014-12-01 10"), out var fav, out var buy));
             Assert.AreEqual((0.25f, 0.125f), (fav, buy));
+            Assert.IsFalse(t.HasPointInTime); // a file from before the point-in-time columns still reads
+
+            const string header = "user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored,p_favcart_pit_24h,p_buy_pit_24h\n";
+            File.WriteAllText(path, header + "1,2,3,2014-12-01 10,0.1,0.01,0,0,0.05,-0.2\n");
+            ex = Assert.ThrowsExactly<FormatException>(() => GeneratorTruth.Read(path));
+            Assert.AreEqual($"{path}: line 2: column 'p_buy_pit_24h': '-0.2' is not a probability in [0, 1].", ex.Message);
+            File.WriteAllText(path, header + "1,2,3,2014-12-01 10,0.1,0.01,0,0\n");
+            ex = Assert.ThrowsExactly<FormatException>(() => GeneratorTruth.Read(path));
+            Assert.AreEqual($"{path}: line 2: expected at least 10 fields, got 8: '1,2,3,2014-12-01 10,0.1,0.01,0,0'.", ex.Message);
+            File.WriteAllText(path, "user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored,p_buy_pit_24h\n");
+            ex = Assert.ThrowsExactly<FormatException>(() => GeneratorTruth.Read(path));
+            StringAssert.Contains(ex.Message, "the point-in-time columns come in a pair");
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void EvaluatorReportsBothOraclesFromATruthFile()
+    {
+        // Four clicks; the full truth ranks the two buys first, the point-in-time truth gets one pair wrong.
+        var b = new EventLogBuilder("oracles");
+        int h = TianchiTime.Parse("2014-12-01 10");
+        foreach (var (item, buys) in new[] { (11, true), (12, false), (13, true), (14, false) })
+        {
+            b.Add(1, item, BehaviorType.Click, null, 7, h);
+            if (buys) b.Add(1, item, BehaviorType.Buy, null, 7, h + 2);
+        }
+        b.Add(2, 99, BehaviorType.Buy, null, 7, h + 48); // the log runs past the horizon: nothing is censored
+        var samples = CvrSampleSet.Build(b.Build(), new CvrSampleOptions { HorizonHours = 24 });
+        Assert.AreEqual(4, samples.Count);
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored,p_favcart_pit_24h,p_buy_pit_24h\n" +
+                "1,11,7,2014-12-01 10,0.5,0.9,0,0,0.5,0.2\n1,12,7,2014-12-01 10,0.5,0.1,0,0,0.5,0.3\n" +
+                "1,13,7,2014-12-01 10,0.5,0.8,0,0,0.5,0.7\n1,14,7,2014-12-01 10,0.5,0.2,0,0,0.5,0.1\n");
+            var truth = GeneratorTruth.Read(path);
+            Assert.IsTrue(truth.HasPointInTime);
+            CollectionAssert.AreEqual(new[] { 0.2f, 0.3f, 0.7f, 0.1f }, truth.Lookup(samples, pointInTime: true).PBuy);
+            var m = CvrEvaluator.Evaluate(samples, [0.5f, 0.5f, 0.5f, 0.5f], [0.6f, 0.4f, 0.3f, 0.2f], truth);
+            Assert.AreEqual(1.0, m.Buy.OracleAuc!.Value, 1e-12);
+            Assert.AreEqual(0.75, m.Buy.PointInTimeOracleAuc!.Value, 1e-12);
+            Assert.AreEqual(0.75 - m.Buy.Auc, m.Buy.PointInTimeOracleGap!.Value, 1e-12);
+
+            File.WriteAllText(path, "user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h\n1,11,7,2014-12-01 10,0.5,0.9\n1,12,7,2014-12-01 10,0.5,0.1\n" +
+                "1,13,7,2014-12-01 10,0.5,0.8\n1,14,7,2014-12-01 10,0.5,0.2\n");
+            var old = GeneratorTruth.Read(path);
+            Assert.IsNull(CvrEvaluator.Evaluate(samples, [0.5f, 0.5f, 0.5f, 0.5f], [0.6f, 0.4f, 0.3f, 0.2f], old).Buy.PointInTimeOracleAuc);
+            var ex = Assert.ThrowsExactly<InvalidOperationException>(() => old.Lookup(samples, pointInTime: true));
+            StringAssert.Contains(ex.Message, "has no point-in-time columns");
         }
         finally { File.Delete(path); }
     }

@@ -186,7 +186,7 @@ public sealed class TianchiGeneratorTests
         var itemCategory = Log.Events.GroupBy(f => f[1]).ToDictionary(g => g.Key, g => g.First()[4]);
         foreach (var t in Log.Truth)
         {
-            Assert.HasCount(8, t);
+            Assert.HasCount(10, t);
             Assert.IsTrue(keys.Add((t[0], t[1], t[3])), $"duplicate truth row {string.Join(',', t)}");
             Assert.AreEqual(itemCategory[t[1]], t[2]);
             double pfc = double.Parse(t[4], CultureInfo.InvariantCulture), pb = double.Parse(t[5], CultureInfo.InvariantCulture);
@@ -197,6 +197,37 @@ public sealed class TianchiGeneratorTests
         Assert.IsTrue(clicks.SetEquals(keys), "truth rows = distinct (user, item, hour) clicks");
         Assert.AreEqual(keys.Count, Log.Report.TruthRows);
         Assert.AreEqual(Log.Truth.Count(t => t[7] == "1"), Log.Report.TruthRowsCensored);
+    }
+
+    [TestMethod]
+    public void PointInTimeTruthLeavesOutExactlyTheLaterClicksOfThePair()
+    {
+        // The point-in-time columns multiply over the pair's clicks up to t's hour only: a row whose pair has
+        // no later click inside the horizon has them equal to the full columns (same product, same text);
+        // otherwise they are at most the full ones, and the later clicks do add probability.
+        var hoursByPair = Log.Truth.GroupBy(t => (t[0], t[1])).ToDictionary(g => g.Key, g => g.Select(t => TinyLog.Hour(t[3])).ToArray());
+        int withLater = 0, lowerFc = 0, lowerBuy = 0;
+        foreach (var t in Log.Truth)
+        {
+            int h = TinyLog.Hour(t[3]);
+            bool later = hoursByPair[(t[0], t[1])].Any(x => x > h && x < h + 24);
+            double P(int i) => double.Parse(t[i], CultureInfo.InvariantCulture);
+            Assert.IsTrue(P(8) is >= 0 and <= 1 && P(9) is >= 0 and <= 1, $"point-in-time probabilities out of [0,1]: {string.Join(',', t)}");
+            if (!later)
+            {
+                Assert.AreEqual(t[4], t[8], $"fav/cart of a row without later clicks: {string.Join(',', t)}");
+                Assert.AreEqual(t[5], t[9], $"buy of a row without later clicks: {string.Join(',', t)}");
+                continue;
+            }
+            withLater++;
+            Assert.IsLessThanOrEqualTo(P(4), P(8), $"fav/cart: {string.Join(',', t)}");
+            Assert.IsLessThanOrEqualTo(P(5), P(9), $"buy: {string.Join(',', t)}");
+            if (P(8) < P(4)) lowerFc++;
+            if (P(9) < P(5)) lowerBuy++;
+        }
+        Assert.IsGreaterThan(50, withLater, "the tiny log has revisits inside the horizon");
+        Assert.AreEqual(withLater, lowerFc, "every later click adds fav/cart probability");
+        Assert.IsGreaterThan(withLater / 2, lowerBuy, "later clicks of buyers add buy probability (non-buyers stay at 0)");
     }
 
     [TestMethod]

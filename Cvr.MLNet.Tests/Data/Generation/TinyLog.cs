@@ -27,7 +27,7 @@ internal sealed class TinyLog
         Report = report; EventsText = e; ItemsText = i; TruthText = t;
         Events = Split(e, TianchiFiles.EventsHeader);
         Items = Split(i, TianchiFiles.ItemsHeader);
-        Truth = Split(t, "user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored");
+        Truth = Split(t, "user_id,item_id,item_category,time,p_favcart_24h,p_buy_24h,z,censored,p_favcart_pit_24h,p_buy_pit_24h");
     }
 
     public static (GeneratorReport Report, string Events, string Items, string Truth) Generate(GeneratorOptions options)
