@@ -36,46 +36,61 @@ internal static class InteractionBulkFill
 
         // Users: one index probe per (hour, user) run of rows, then a stable counting sort of the rows by user.
         var starts = new int[history.UserCount + 1];
-        var userOf = new int[count];
-        Span<int> none = stackalloc int[InteractionFeatures.UserCounts + 15];
+        var scratch = new int[count];
+        Span<int> none = stackalloc int[InteractionFeatures.ItemCounts];
         none.Clear(); none[InteractionFeatures.UserCategoryHoursSince] = Since; none[InteractionFeatures.UserItemHoursSince] = Since;
         int prevId = 0, prevU = -1;
         for (int r = 0; r < count; r++)
         {
-            if (hours[r] > last) { userOf[r] = -1; continue; }
+            if (hours[r] > last) { scratch[r] = -1; continue; }
             if (r == 0 || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
-            userOf[r] = prevU;
+            scratch[r] = prevU;
             if (prevU < 0) Store(destination, r, stride, none, 0);
             else starts[prevU + 1]++;
         }
         for (int u = 0; u < history.UserCount; u++) starts[u + 1] += starts[u];
         var rowsByUser = new int[starts[^1]];
         var next = starts.AsSpan(0, history.UserCount).ToArray();
-        for (int r = 0; r < count; r++) if (userOf[r] >= 0) rowsByUser[next[userOf[r]]++] = r;
-        next = null; userOf = null;
+        for (int r = 0; r < count; r++) if (scratch[r] >= 0) rowsByUser[next[scratch[r]]++] = r;
+        next = null;
 
-        var itemPart = stride > InteractionFeatures.ItemCounts
-            ? Task.Run(() => FillItemCounts(index, items, hours, count, destination, stride, ct), ct)
-            : Task.CompletedTask;
-        try
+        // Items: each row's dense item (−1 unknown, −2 after the log), probed in parallel; rows in hour order.
+        int parts = stride > InteractionFeatures.ItemCounts ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 0;
+        var itemOf = scratch;
+        int[]? order = null;
+        if (parts > 0)
         {
-            Parallel.ForEach(Partitioner.Create(0, history.UserCount, Math.Max(64, history.UserCount / 256)),
-                new ParallelOptions { CancellationToken = ct }, () => new UserSweep(),
-                (range, _, sweep) =>
+            var itemIndex = index.ItemIndex;
+            Parallel.For(0, (count + ProbeRows - 1) / ProbeRows, new ParallelOptions { CancellationToken = ct }, c =>
+            {
+                for (int r = c * ProbeRows, end = Math.Min(count, r + ProbeRows); r < end; r++)
+                    itemOf[r] = hours[r] > last ? -2 : itemIndex.IndexOf(items[r]);
+            });
+            for (int r = 1; r < count; r++)
+                if (hours[r] < hours[r - 1]) { order = HourOrder(hours, count, history.FirstHour, last); break; }
+        }
+
+        // One work list: the item sweeps (one per block of dense items) first, as they are the longest, then user ranges.
+        int userChunk = Math.Max(64, history.UserCount / 256);
+        int userRanges = (history.UserCount + userChunk - 1) / userChunk;
+        Parallel.ForEach(Partitioner.Create(Enumerable.Range(0, parts + userRanges), EnumerablePartitionerOptions.NoBuffering),
+            new ParallelOptions { CancellationToken = ct }, () => new UserSweep(),
+            (work, _, sweep) =>
+            {
+                if (work < parts)
                 {
-                    for (int u = range.Item1; u < range.Item2; u++)
-                        if (starts[u + 1] > starts[u])
-                            sweep.Run(history, u, rowsByUser.AsSpan(starts[u], starts[u + 1] - starts[u]), items, categories, hours, destination, stride);
+                    FillItemCounts(index, work, parts, itemOf, order, hours, count, destination, stride, ct);
                     return sweep;
-                }, _ => { });
-        }
-        finally
-        {
-            // Never return while the item sweep still writes; its own failure surfaces below.
-            ((IAsyncResult)itemPart).AsyncWaitHandle.WaitOne();
-        }
-        itemPart.GetAwaiter().GetResult();
+                }
+                int from = (work - parts) * userChunk, to = Math.Min(history.UserCount, from + userChunk);
+                for (int u = from; u < to; u++)
+                    if (starts[u + 1] > starts[u])
+                        sweep.Run(history, u, rowsByUser.AsSpan(starts[u], starts[u + 1] - starts[u]), items, categories, hours, destination, stride);
+                return sweep;
+            }, _ => { });
     }
+
+    private const int ProbeRows = 65_536;
 
     /// <summary>Writes values [from, from + values.Length) of row <paramref name="r"/> that fall inside the stride, saturated.</summary>
     private static void Store(ushort[] destination, int r, int stride, ReadOnlySpan<int> values, int from)
@@ -84,30 +99,38 @@ internal static class InteractionBulkFill
         for (int k = from, n = Math.Min(stride, from + values.Length); k < n; k++) row[k] = (ushort)Math.Min(values[k - from], ushort.MaxValue);
     }
 
-    // Every event in hour order once; a sample reads its item's four counters when its hour comes.
-    private static void FillItemCounts(InteractionIndex index, int[] items, int[] hours, int count, ushort[] destination, int stride, CancellationToken ct)
+    // Block `part` of `parts` of the dense items: every event in hour order once, counting only the block's
+    // items; a sample of the block reads its item's four counters when its hour comes. Block 0 also writes
+    // the zeros of unknown items.
+    private static void FillItemCounts(InteractionIndex index, int part, int parts, int[] itemOf, int[]? order, int[] hours, int count,
+        ushort[] destination, int stride, CancellationToken ct)
     {
         var history = index.History;
-        int first = history.FirstHour, last = history.LastHour;
-        var keys = index.KeysByHour; var hourStarts = index.HourStarts; var itemIndex = index.ItemIndex;
-        int span = hourStarts.Length - 1;
-        // Rows in hour order: the sample set's own order, else a stable counting sort by hour.
-        int[]? order = null;
-        for (int r = 1; r < count; r++)
-            if (hours[r] < hours[r - 1]) { order = HourOrder(hours, count, first, last); break; }
-        var counters = new int[itemIndex.Count * 4];
+        int first = history.FirstHour;
+        var keys = index.KeysByHour; var hourStarts = index.HourStarts;
+        int span = hourStarts.Length - 1, items = index.ItemIndex.Count;
+        int lo = (int)((long)items * part / parts), hi = (int)((long)items * (part + 1) / parts);
+        uint keyLo = (uint)lo * 4, keyCount = (uint)(hi - lo) * 4;
+        var counters = new int[keyCount];
         Span<int> v = stackalloc int[4];
         int e = 0;
         for (int i = 0, n = order?.Length ?? count; i < n; i++)
         {
             if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
             int r = order is null ? i : order[i];
-            int t = hours[r];
-            if (t > last) continue;
-            int upto = hourStarts[Math.Clamp(t - first, 0, span)];
-            while (e < upto) counters[keys[e++]]++;
-            if (itemIndex.TryGetValue(items[r], out int d)) counters.AsSpan(d * 4, 4).CopyTo(v);
-            else v.Clear();
+            int d = itemOf[r];
+            if (d < lo || d >= hi)
+            {
+                if (d == -1 && part == 0) { v.Clear(); Store(destination, r, stride, v, InteractionFeatures.ItemCounts); }
+                continue;
+            }
+            int upto = hourStarts[Math.Clamp(hours[r] - first, 0, span)];
+            for (; e < upto; e++)
+            {
+                uint k = (uint)keys[e] - keyLo;
+                if (k < keyCount) counters[k]++;
+            }
+            counters.AsSpan((d - lo) * 4, 4).CopyTo(v);
             Store(destination, r, stride, v, InteractionFeatures.ItemCounts);
         }
     }

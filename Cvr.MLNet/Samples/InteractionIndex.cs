@@ -19,11 +19,11 @@ public sealed class InteractionIndex
 {
     private readonly UserHistory _history;
     // Every item gets a dense index d; every event's key d · 4 + (b − 1), in hour order, with the start of each hour.
-    private readonly Dictionary<int, int> _itemIndex;
+    private readonly DenseIdMap _itemIndex;
     private readonly int[] _keysByHour, _hourStarts;
     private readonly Lazy<RowIndex> _rows;
 
-    private InteractionIndex(UserHistory history, Dictionary<int, int> itemIndex, int[] keysByHour, int[] hourStarts)
+    private InteractionIndex(UserHistory history, DenseIdMap itemIndex, int[] keysByHour, int[] hourStarts)
     {
         _history = history; _itemIndex = itemIndex; _keysByHour = keysByHour; _hourStarts = hourStarts;
         _rows = new Lazy<RowIndex>(() => RowIndex.Build(this), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -33,7 +33,7 @@ public sealed class InteractionIndex
     public UserHistory History => _history;
 
     /// <summary>Dense index of an item of the log (insertion order), for <see cref="KeysByHour"/>.</summary>
-    internal Dictionary<int, int> ItemIndex => _itemIndex;
+    internal DenseIdMap ItemIndex => _itemIndex;
     /// <summary>Every event's dense item · 4 + behavior − 1, in hour order.</summary>
     internal int[] KeysByHour => _keysByHour;
     /// <summary>Position in <see cref="KeysByHour"/> of the first event of hour <c>FirstHour + h</c> (length span + 1).</summary>
@@ -46,13 +46,9 @@ public sealed class InteractionIndex
         int n = history.EventCount;
         var hours = history.Hours; var items = history.Items; var behs = history.Behaviors;
         // Dense item index, then a stable counting sort of the keys by hour.
-        var itemIndex = new Dictionary<int, int>();
+        var itemIndex = new DenseIdMap();
         var keys = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            if (!itemIndex.TryGetValue(items[i], out int d)) { d = itemIndex.Count; itemIndex.Add(items[i], d); }
-            keys[i] = d * 4 + behs[i] - 1;
-        }
+        for (int i = 0; i < n; i++) keys[i] = itemIndex.GetOrAdd(items[i]) * 4 + behs[i] - 1;
         int first = history.FirstHour, span = n == 0 ? 0 : history.LastHour - first + 1;
         var hourStarts = new int[span + 1];
         for (int i = 0; i < n; i++) hourStarts[hours[i] - first + 1]++;
@@ -84,7 +80,7 @@ public sealed class InteractionIndex
             FillRun(x.ByItemKey, x.ByItemHour, x.ByItemPrefix, s, e, itemId, hour, values, InteractionFeatures.UserItemCounts,
                 -1, InteractionFeatures.UserItemHoursSince);
         }
-        if (_itemIndex.TryGetValue(itemId, out int d))
+        if (_itemIndex.IndexOf(itemId) is var d and >= 0)
             for (int b = 0; b < 4; b++)
             {
                 int lo = x.ItemOffsets[d * 4 + b];
@@ -155,8 +151,9 @@ public sealed class InteractionIndex
     internal IEnumerable<(int Item, InteractionTotals Totals)> ItemTotals()
     {
         var x = _rows.Value;
-        foreach (var (item, d) in _itemIndex)
+        for (int d = 0; d < _itemIndex.Count; d++)
         {
+            int item = _itemIndex.IdAt(d);
             var t = new InteractionTotals();
             for (int b = 0; b < 4; b++)
             {

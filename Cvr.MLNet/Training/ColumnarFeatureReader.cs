@@ -46,7 +46,9 @@ internal sealed class ColumnarFeatureReader
     // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
     // a sequential read. Races are benign: every writer stores the same value.
     private int[]? _itemIndexOfEvent;
-    // Rows whose hour is at most this got their interaction values from the bulk fill (int.MinValue: none did).
+    // While filling: every row's interaction hour, and the last hour the bulk fill covered (rows up to it are
+    // done; null / int.MinValue: no bulk fill, every row reads per row).
+    private int[]? _bulkHours;
     private int _interactionsFilledTo = int.MinValue;
 
     private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
@@ -173,6 +175,11 @@ internal sealed class ColumnarFeatureReader
             // Same exception as the cursor path would surface (e.g. a loaded model's store asked for historical times).
             ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
+        finally
+        {
+            _bulkHours = null;
+            _interactionsFilledTo = int.MinValue;
+        }
         if (_hoursNotRaw)
         {
             // Some hours-ago value does not fit 16 bits: redo the column as floats (rare; sequential).
@@ -207,6 +214,7 @@ internal sealed class ColumnarFeatureReader
             for (int r = c * ChunkRows, end = Math.Min(_count, r + ChunkRows); r < end; r++) hours[r] = Hour(_intHours![r]);
         });
         InteractionBulkFill.Fill(index, _intUsers!, _intItems!, _intCategories!, hours, _count, table.RawInteractions, table.K, ct);
+        _bulkHours = hours;
         _interactionsFilledTo = index.History.LastHour;
     }
 
@@ -274,9 +282,9 @@ internal sealed class ColumnarFeatureReader
             tb.Item[r] = items.IndexOf(_vocItems[r]);
             tb.Category[r] = cats.IndexOf(_vocCategories[r]);
 
-            if (_interactions is not null && Hour(_intHours![r]) is var hour && hour > _interactionsFilledTo)
+            if (_interactions is not null && (_bulkHours?[r] ?? int.MaxValue) > _interactionsFilledTo)
             {
-                _interactions.Fill(_intUsers![r], _intItems![r], _intCategories![r], hour, s.Interactions);
+                _interactions.Fill(_intUsers![r], _intItems![r], _intCategories![r], Hour(_intHours![r]), s.Interactions);
                 tb.StoreInteractions(r, s.Interactions.AsSpan(0, tb.K));
             }
 
