@@ -137,6 +137,23 @@ public sealed class InteractionBulkFillTests
     }
 
     [TestMethod]
+    public void BulkFillAndCompactStateNeverBuildThePerSampleSearchIndex()
+    {
+        var rows = new List<(int, int, int, int, int)> { (1, 10, 100, 1, Start), (2, 10, 100, 4, Start + 3), (1, 11, 200, 2, Start + 5) };
+        var index = InteractionIndex.Build(UserHistory.Build(Build(rows)));
+        var store = InteractionStore.Fit(index);
+        var dst = Bulk(index, [(1, 10, 100, Start + 5), (3, 11, 200, Start + 4)], F.Length);
+        using (var w = new BinaryWriter(new MemoryStream())) store.Write(w); // builds the compact state
+        Assert.IsFalse(index.HasRowIndex, "the columnar read and saving must not pay for the per-sample index");
+        // The compact state equals the definition at the log's end (the per-row path is exact there too).
+        var v = new float[F.Length];
+        store.Fill(1, 10, 100, Start + 6, v);
+        CollectionAssert.AreEqual(Naive(rows, 1, 10, 100, Start + 6), v);
+        CollectionAssert.AreEqual(PerRow(index, (1, 10, 100, Start + 5), F.Length), Row(dst, 0, F.Length));
+        Assert.IsTrue(index.HasRowIndex);
+    }
+
+    [TestMethod]
     public void CountsPast16BitsSaturateLikeThePerRowPath()
     {
         // 70,000 distinct clicks of item 7 (700 users × 100 hours), then a sample after them.

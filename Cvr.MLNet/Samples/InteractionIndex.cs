@@ -32,6 +32,9 @@ public sealed class InteractionIndex
     /// <summary>The user index this was built from.</summary>
     public UserHistory History => _history;
 
+    /// <summary>True once a per-sample <see cref="Fill"/> has built the search structures.</summary>
+    internal bool HasRowIndex => _rows.IsValueCreated;
+
     /// <summary>Dense index of an item of the log (insertion order), for <see cref="KeysByHour"/>.</summary>
     internal DenseIdMap ItemIndex => _itemIndex;
     /// <summary>Every event's dense item · 4 + behavior − 1, in hour order.</summary>
@@ -129,38 +132,46 @@ public sealed class InteractionIndex
         for (int i = 0; i < ev.Days.Length; i++) for (int b = 0; b < 4; b++) counts[b] += ev.DayCounts[i * 4 + b];
     }
 
-    /// <summary>The user's runs by category (<paramref name="byItem"/> false) or by item: key, totals per behavior, last hour.</summary>
+    /// <summary>The user's runs by category (<paramref name="byItem"/> false) or by item, by key: key, totals per behavior, last hour.</summary>
+    /// <remarks>Sorts the user's events locally, so building the compact state never needs the per-sample structures.</remarks>
     internal IEnumerable<(int Key, InteractionTotals Totals)> UserRuns(int u, bool byItem)
     {
-        var x = _rows.Value;
-        var keys = byItem ? x.ByItemKey : x.ByCatKey;
-        var hours = byItem ? x.ByItemHour : x.ByCatHour;
-        var behs = byItem ? x.ByItemBehavior : x.ByCatBehavior;
-        int s = _history.Offsets[u], e = _history.Offsets[u + 1];
-        for (int p = s; p < e;)
+        int s = _history.Offsets[u], len = _history.Offsets[u + 1] - s;
+        var key = byItem ? _history.Items : _history.Categories;
+        var order = new long[len];
+        for (int j = 0; j < len; j++) order[j] = ((long)key[s + j] << 32) | (uint)(s + j);
+        Array.Sort(order);
+        for (int p = 0; p < len;)
         {
-            int q = p;
+            int k = (int)(order[p] >> 32);
             var t = new InteractionTotals();
-            while (q < e && keys[q] == keys[p]) { t = t.With(behs[q], hours[q]); q++; }
-            yield return (keys[p], t);
-            p = q;
+            for (; p < len && (int)(order[p] >> 32) == k; p++)
+            {
+                int e = (int)(uint)order[p];
+                t = t.With(_history.Behaviors[e], _history.Hours[e]);
+            }
+            yield return (k, t);
         }
     }
 
-    /// <summary>Every item's totals per behavior over the whole log.</summary>
+    /// <summary>Every item's totals per behavior over the whole log, in dense (first appearance) order.</summary>
     internal IEnumerable<(int Item, InteractionTotals Totals)> ItemTotals()
     {
-        var x = _rows.Value;
+        var counts = new int[_itemIndex.Count * 4];
+        var last = new int[_itemIndex.Count];
+        for (int h = 0; h + 1 < _hourStarts.Length; h++)
+            for (int p = _hourStarts[h]; p < _hourStarts[h + 1]; p++)
+            {
+                int k = _keysByHour[p];
+                counts[k]++;
+                last[k >> 2] = _history.FirstHour + h;
+            }
         for (int d = 0; d < _itemIndex.Count; d++)
         {
-            int item = _itemIndex.IdAt(d);
             var t = new InteractionTotals();
             for (int b = 0; b < 4; b++)
-            {
-                int lo = x.ItemOffsets[d * 4 + b], hi = x.ItemOffsets[d * 4 + b + 1];
-                if (hi > lo) t = t.WithCount(b + 1, hi - lo, x.ItemHours[hi - 1]);
-            }
-            yield return (item, t);
+                if (counts[d * 4 + b] > 0) t = t.WithCount(b + 1, counts[d * 4 + b], last[d]);
+            yield return (_itemIndex.IdAt(d), t);
         }
     }
 
@@ -173,7 +184,6 @@ public sealed class InteractionIndex
     private sealed class RowIndex
     {
         public required int[] ByCatKey, ByCatHour, ByItemKey, ByItemHour, ItemOffsets, ItemHours;
-        public required byte[] ByCatBehavior, ByItemBehavior;
         public required int[][] ByCatPrefix, ByItemPrefix, UserPrefix;
 
         public static RowIndex Build(InteractionIndex index)
@@ -207,8 +217,8 @@ public sealed class InteractionIndex
                 for (int p = starts[h]; p < starts[h + 1]; p++) itemHours[fill[index._keysByHour[p]]++] = history.FirstHour + h;
             return new RowIndex
             {
-                ByCatKey = byCatKey, ByCatHour = byCatHour, ByCatBehavior = byCatBeh, ByItemKey = byItemKey, ByItemHour = byItemHour,
-                ByItemBehavior = byItemBeh, ItemOffsets = itemOffsets, ItemHours = itemHours,
+                ByCatKey = byCatKey, ByCatHour = byCatHour, ByItemKey = byItemKey, ByItemHour = byItemHour,
+                ItemOffsets = itemOffsets, ItemHours = itemHours,
                 ByCatPrefix = Prefix(byCatBeh), ByItemPrefix = Prefix(byItemBeh), UserPrefix = Prefix(behs),
             };
         }
