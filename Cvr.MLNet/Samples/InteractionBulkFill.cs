@@ -11,8 +11,9 @@ namespace Cvr.MLNet.Samples;
 /// over the user's events in hour order against the user's samples in hour order, with running counts per
 /// category and per item in a small per-user hash table and a trailing pointer for the 24-hour window;
 /// parallel over users;</item>
-/// <item>every user's events on the item [15..18]: one sweep over all events in hour order with a counter per
-/// (item, behavior), each sample reading its item's counters when its hour comes; runs beside the user part.</item>
+/// <item>every user's events on the item [15..18]: a sweep over all events in hour order with a counter per
+/// (item, behavior), each sample reading its item's counters when its hour comes; one sweep per block of
+/// dense items (one block per core), in the same parallel work list as the user ranges.</item>
 /// </list>
 /// Values go straight into the <c>FeatureTable</c>'s raw form: whole numbers saturated at 65,535, the first
 /// <c>stride</c> of the <see cref="InteractionFeatures.Length"/> values per row.
