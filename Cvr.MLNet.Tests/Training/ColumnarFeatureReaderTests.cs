@@ -182,4 +182,15 @@ public sealed class ColumnarFeatureReaderTests
         // The labels hidden by an own transform's output name cannot come from the root.
         Assert.IsNull(ColumnarFeatureReader.TryCreate(features.Transform(view), 6, CvrColumns.SeqLength, null, null));
     }
+
+    [TestMethod]
+    public void CompactRowBytesIsWhatATableHolds_SoTheCollectionThresholdSeesTheRealSize()
+    {
+        foreach (var (t, k) in new[] { (20, 19), (20, 0), (7, 19), (1, 4) })
+        {
+            var table = FeatureTable.Create(1000, t, compact: true, interactions: k);
+            Assert.AreEqual(table.Bytes, 1000 * FeatureTable.CompactRowBytes(t, k), $"T = {t}, K = {k}");
+        }
+        Assert.AreEqual(356, FeatureTable.CompactRowBytes(20, 19));
+    }
 }

@@ -37,6 +37,8 @@ public sealed class InteractionStore
     public int FittedFirstHour { get; }
     /// <summary>Last hour of the fitted log: requests after it read the compact state.</summary>
     public int FittedLastHour { get; }
+    /// <summary>The exact index, while attached (in the process that fitted it).</summary>
+    internal InteractionIndex? Index => _index;
     /// <summary>True while the exact index is attached (in the process that fitted it).</summary>
     public bool HasFullHistory => _index is not null;
     /// <summary>Users in the compact state.</summary>

@@ -46,6 +46,10 @@ internal sealed class ColumnarFeatureReader
     // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
     // a sequential read. Races are benign: every writer stores the same value.
     private int[]? _itemIndexOfEvent;
+    // While filling: every row's interaction hour, and the last hour the bulk fill covered (rows up to it are
+    // done; null / int.MinValue: no bulk fill, every row reads per row).
+    private int[]? _bulkHours;
+    private int _interactionsFilledTo = int.MinValue;
 
     private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
         IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn,
@@ -158,6 +162,7 @@ internal sealed class ColumnarFeatureReader
         if (_sequence.Store.History is { } history) _itemIndexOfEvent = new int[history.EventCount];
         try
         {
+            FillInteractionsInBulk(table, ct);
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, () => new Scratch(_t), (c, _, scratch) =>
             {
                 int from = c * ChunkRows;
@@ -169,6 +174,11 @@ internal sealed class ColumnarFeatureReader
         {
             // Same exception as the cursor path would surface (e.g. a loaded model's store asked for historical times).
             ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        finally
+        {
+            _bulkHours = null;
+            _interactionsFilledTo = int.MinValue;
         }
         if (_hoursNotRaw)
         {
@@ -189,6 +199,23 @@ internal sealed class ColumnarFeatureReader
                 table.StoreCounts(r, counts);
             }
         }
+    }
+
+    /// <summary>
+    /// Inside the fitted log the interaction values of all rows come from one <see cref="InteractionBulkFill"/>
+    /// (sweeps instead of a binary-search lookup per row); rows after the log still read the compact state per row.
+    /// </summary>
+    private void FillInteractionsInBulk(FeatureTable table, CancellationToken ct)
+    {
+        if (_interactions?.Store.Index is not { } index) return;
+        var hours = new int[_count];
+        Parallel.For(0, (_count + ChunkRows - 1) / ChunkRows, new ParallelOptions { CancellationToken = ct }, c =>
+        {
+            for (int r = c * ChunkRows, end = Math.Min(_count, r + ChunkRows); r < end; r++) hours[r] = Hour(_intHours![r]);
+        });
+        InteractionBulkFill.Fill(index, _intUsers!, _intItems!, _intCategories!, hours, _count, table.RawInteractions, table.K, ct);
+        _bulkHours = hours;
+        _interactionsFilledTo = index.History.LastHour;
     }
 
     /// <summary>Per-worker buffers: raw sequence ids and counts before mapping.</summary>
@@ -255,7 +282,7 @@ internal sealed class ColumnarFeatureReader
             tb.Item[r] = items.IndexOf(_vocItems[r]);
             tb.Category[r] = cats.IndexOf(_vocCategories[r]);
 
-            if (_interactions is not null)
+            if (_interactions is not null && (_bulkHours?[r] ?? int.MaxValue) > _interactionsFilledTo)
             {
                 _interactions.Fill(_intUsers![r], _intItems![r], _intCategories![r], Hour(_intHours![r]), s.Interactions);
                 tb.StoreInteractions(r, s.Interactions.AsSpan(0, tb.K));
