@@ -45,6 +45,17 @@ internal sealed class DenseScorer
         return c.data<float>().ToArray();
     }
 
+    /// <summary>
+    /// y[r] = W·x[r] + b for <paramref name="rows"/> rows (x rows at stride <paramref name="ldx"/>, y rows at
+    /// <paramref name="ldy"/>): the register-blocked <see cref="BlockKernels.Gemm"/> for wide outputs, a
+    /// <see cref="Forward"/> per row for narrow ones.
+    /// </summary>
+    public void ForwardBlock(ReadOnlySpan<float> x, int ldx, int rows, Span<float> y, int ldy)
+    {
+        if (_transposed) { BlockKernels.Gemm(x, ldx, rows, _w, _b, y, ldy, In, Out); return; }
+        for (int r = 0; r < rows; r++) Forward(x.Slice(r * ldx, In), y.Slice(r * ldy, Out));
+    }
+
     /// <summary>y[Out] = W·x + b.</summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {

@@ -1,0 +1,73 @@
+namespace Cvr.MLNet.Model.Scoring;
+
+/// <summary>
+/// Managed forward of a <see cref="PleExtractionLayer"/> over a block of rows: the K experts as
+/// blocked GEMMs (<see cref="ExpertBankBlockScorer"/>), then per row the task gates' softmax over
+/// their own and the shared experts and the shared gate's over all K, as <see cref="PleLayerScorer"/>.
+/// Inputs and outputs are row-major blocks packed at stride rows × width per task.
+/// </summary>
+internal sealed class PleLayerBlockScorer
+{
+    private readonly int _tasks, _specific, _shared;
+    private readonly ExpertBankBlockScorer _experts;
+    private readonly DenseScorer[] _taskGates;
+    private readonly DenseScorer? _sharedGate;
+
+    internal PleLayerBlockScorer(int tasks, int specific, int shared, ExpertBankBlockScorer experts, DenseScorer[] taskGates, DenseScorer? sharedGate)
+    {
+        _tasks = tasks; _specific = specific; _shared = shared;
+        _experts = experts; _taskGates = taskGates; _sharedGate = sharedGate;
+    }
+
+    /// <summary>Input width.</summary>
+    public int InputDim => _taskGates[0].In;
+    /// <summary>Output width (each task's and the shared one).</summary>
+    public int OutputDim => _experts.OutputDim;
+
+    /// <summary>Floats of scratch <see cref="Forward"/> needs for <paramref name="rows"/> rows.</summary>
+    public int WorkSize(int rows) => _experts.Experts * rows * OutputDim + _experts.WorkSize(rows) + _experts.Experts;
+
+    /// <summary>
+    /// taskInputs (task t's [rows, in] at t·rows·in) or, when <paramref name="sameInput"/>, every task reads
+    /// <paramref name="sharedInput"/> [rows, in] → taskOutputs (task t's [rows, out] at t·rows·out) and
+    /// sharedOutput [rows, out] (when the layer has a shared gate).
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> taskInputs, ReadOnlySpan<float> sharedInput, bool sameInput, int rows,
+        Span<float> taskOutputs, Span<float> sharedOutput, Span<float> work)
+    {
+        int k = _experts.Experts, o = _experts.OutputDim, n = InputDim, block = rows * o;
+        var e = work[..(k * block)];
+        var ework = work.Slice(k * block, _experts.WorkSize(rows));
+        var g = work.Slice(k * block + _experts.WorkSize(rows), k);
+        for (int x = 0; x < k; x++)
+        {
+            var input = sameInput || x >= _tasks * _specific ? sharedInput : taskInputs.Slice(x / _specific * rows * n, rows * n);
+            _experts.Forward(x, input, n, rows, e.Slice(x * block, block), ework);
+        }
+        for (int t = 0; t < _tasks; t++)
+        {
+            var gate = g[..(_specific + _shared)];
+            var input = sameInput ? sharedInput : taskInputs.Slice(t * rows * n, rows * n);
+            for (int r = 0; r < rows; r++)
+            {
+                _taskGates[t].Forward(input.Slice(r * n, n), gate);
+                ScoringKernels.Softmax(gate);
+                var y = taskOutputs.Slice(t * block + r * o, o);
+                y.Clear();
+                for (int s = 0; s < _specific; s++) ScoringKernels.Axpy(gate[s], e.Slice((t * _specific + s) * block + r * o, o), y);
+                for (int h = 0; h < _shared; h++) ScoringKernels.Axpy(gate[_specific + h], e.Slice((_tasks * _specific + h) * block + r * o, o), y);
+            }
+        }
+        if (_sharedGate is not null)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                _sharedGate.Forward(sharedInput.Slice(r * n, n), g);
+                ScoringKernels.Softmax(g);
+                var y = sharedOutput.Slice(r * o, o);
+                y.Clear();
+                for (int x = 0; x < k; x++) ScoringKernels.Axpy(g[x], e.Slice(x * block + r * o, o), y);
+            }
+        }
+    }
+}
