@@ -70,7 +70,7 @@ public sealed class PleExtractionLayer : Module<Tensor[], Tensor, PleLayerOutput
     /// <summary>The batched managed forward (<see cref="PleLayerBlockScorer"/>), or null when the expert weights cannot be read in place.</summary>
     internal PleLayerBlockScorer? TryCreateBlockScorer() =>
         experts.TryCreateBlockScorer() is { } bank
-            ? new(_tasks, _specific, _shared, bank, task_gates.Select(DenseScorer.From).ToArray(), shared_gate is null ? null : DenseScorer.From(shared_gate))
+            ? new(_tasks, _specific, _shared, bank, task_gates.Select(DenseScorer.FromPadded).ToArray(), shared_gate is null ? null : DenseScorer.FromPadded(shared_gate))
             : null;
 
     private Tensor ExpertInput(Tensor[] taskInputs, Tensor sharedInput)

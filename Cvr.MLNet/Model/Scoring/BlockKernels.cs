@@ -75,6 +75,31 @@ internal static class BlockKernels
             for (int r = 0; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, j, outDim);
     }
 
+    /// <summary>y[i] = ((y[i] + a[i]) + b[i]) (+ c[i]) in one pass (c may be empty): a DIN key from its parts.</summary>
+    public static void Add3(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c)
+    {
+        int n = y.Length, i = 0;
+        if (a.Length < n || b.Length < n || (!c.IsEmpty && c.Length < n)) throw new ArgumentException("Add3: spans too short.");
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float br = ref MemoryMarshal.GetReference(b);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        bool three = !c.IsEmpty;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref yr, (nuint)i) + Vector256.LoadUnsafe(ref ar, (nuint)i) + Vector256.LoadUnsafe(ref br, (nuint)i);
+                if (three) v += Vector256.LoadUnsafe(ref cr, (nuint)i);
+                v.StoreUnsafe(ref yr, (nuint)i);
+            }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref yr, i) + Unsafe.Add(ref ar, i) + Unsafe.Add(ref br, i);
+            if (three) v += Unsafe.Add(ref cr, i);
+            Unsafe.Add(ref yr, i) = v;
+        }
+    }
+
     /// <summary>
     /// In-place SiLU over rows × cols of a row-major block with stride <paramref name="ld"/>, a row at a
     /// time: an element's vector-or-scalar path depends only on its column, never on the rows around it.
@@ -196,11 +221,55 @@ internal static class BlockKernels
         a3.StoreUnsafe(ref Unsafe.Add(ref y, 3 * ldy)); a4.StoreUnsafe(ref Unsafe.Add(ref y, 4 * ldy)); a5.StoreUnsafe(ref Unsafe.Add(ref y, 5 * ldy));
     }
 
-    // One row, outputs [from, to): the same per-element FMA chain as the blocked kernels, a column at a time.
+    // One row, outputs [from, to): the same per-element FMA chain as the blocked kernels; four independent
+    // accumulators per pass where the width allows, so the row is not bound by one chain's FMA latency.
     private static void OneRow(ref float x, ref float w, nint ldw, bool hasBias, ref float b, ref float y, int inDim, int from, int to)
     {
         int j = from;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j + 64 <= to; j += 64)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                if (hasBias)
+                {
+                    ref float bj = ref Unsafe.Add(ref b, j);
+                    a0 = Vector512.LoadUnsafe(ref bj); a1 = Vector512.LoadUnsafe(ref bj, 16); a2 = Vector512.LoadUnsafe(ref bj, 32); a3 = Vector512.LoadUnsafe(ref bj, 48);
+                }
+                ref float wj = ref Unsafe.Add(ref w, j);
+                for (nint i = 0; i < inDim; i++)
+                {
+                    var v = Vector512.Create(Unsafe.Add(ref x, i));
+                    ref float wi = ref Unsafe.Add(ref wj, i * ldw);
+                    a0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wi), a0);
+                    a1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wi, 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wi, 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref wi, 48), a3);
+                }
+                Store4(ref Unsafe.Add(ref y, j), a0, a1, a2, a3);
+            }
         if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 32 <= to; j += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                if (hasBias)
+                {
+                    ref float bj = ref Unsafe.Add(ref b, j);
+                    a0 = Vector256.LoadUnsafe(ref bj); a1 = Vector256.LoadUnsafe(ref bj, 8); a2 = Vector256.LoadUnsafe(ref bj, 16); a3 = Vector256.LoadUnsafe(ref bj, 24);
+                }
+                ref float wj = ref Unsafe.Add(ref w, j);
+                for (nint i = 0; i < inDim; i++)
+                {
+                    var v = Vector256.Create(Unsafe.Add(ref x, i));
+                    ref float wi = ref Unsafe.Add(ref wj, i * ldw);
+                    a0 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wi), a0);
+                    a1 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wi, 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wi, 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref wi, 24), a3);
+                }
+                ref float yj = ref Unsafe.Add(ref y, j);
+                a0.StoreUnsafe(ref yj); a1.StoreUnsafe(ref yj, 8); a2.StoreUnsafe(ref yj, 16); a3.StoreUnsafe(ref yj, 24);
+            }
             for (; j + 8 <= to; j += 8)
             {
                 var a = hasBias ? Vector256.LoadUnsafe(ref Unsafe.Add(ref b, j)) : default;
@@ -209,6 +278,7 @@ internal static class BlockKernels
                     a = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, i)), Vector256.LoadUnsafe(ref Unsafe.Add(ref wj, i * ldw)), a);
                 a.StoreUnsafe(ref Unsafe.Add(ref y, j));
             }
+        }
         for (; j < to; j++)
         {
             float s = hasBias ? Unsafe.Add(ref b, j) : 0f;

@@ -62,24 +62,33 @@ internal sealed class CvrBatchScorer
     {
         if (table.T != _o.SequenceLength || table.K != _o.InteractionFeatures)
             throw new ArgumentException($"The feature table has T = {table.T}, {table.K} interaction features; the network expects {_o.SequenceLength} and {_o.InteractionFeatures}.", nameof(table));
-        int chunks = (count + ChunkRows - 1) / ChunkRows;
+        // Chunks as even as possible and a multiple of the workers, so no worker is left with a short tail;
+        // their starts are rounded down to whole register blocks (Boundary), which adds at most Rows − 1
+        // rows to the last one, hence the target of ChunkRows − Rows.
+        const int target = ChunkRows - BlockKernels.Rows;
+        int chunks = (count + target - 1) / target;
+        if (workers > 1 && chunks > 1) chunks = (chunks + workers - 1) / workers * workers;
         if (workers <= 1 || chunks <= 1)
-            for (int ch = 0; ch < chunks; ch++) ScoreChunk(table, rows, start, count, ch, pFav, pBuy);
+            for (int ch = 0; ch < chunks; ch++) ScoreChunk(table, rows, start, count, ch, chunks, pFav, pBuy);
         else
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, ch => ScoreChunk(table, rows, start, count, ch, pFav, pBuy));
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, ch => ScoreChunk(table, rows, start, count, ch, chunks, pFav, pBuy));
         GC.KeepAlive(_owner);
     }
 
-    private void ScoreChunk(FeatureTable table, int[] rows, int start, int count, int chunk, float[] pFav, float[] pBuy)
+    private void ScoreChunk(FeatureTable table, int[] rows, int start, int count, int chunk, int chunks, float[] pFav, float[] pBuy)
     {
         var work = t_work;
         if (work is null || work.Length < _workSize) t_work = work = new float[_workSize];
         var positions = t_positions;
         int maxPositions = Math.Max(DinRows * _o.SequenceLength, ChunkRows);
         if (positions is null || positions.Length < maxPositions) t_positions = positions = new int[maxPositions];
-        int s = start + chunk * ChunkRows, n = Math.Min(ChunkRows, start + count - s);
+        int s = start + Boundary(chunk, chunks, count), n = start + Boundary(chunk + 1, chunks, count) - s;
         Forward(table, rows.AsSpan(s, n), work, positions, pFav.AsSpan(s, n), pBuy.AsSpan(s, n));
     }
+
+    // Chunk c starts at c·count/chunks rounded down to a whole register block, so only the last chunk has a ragged block.
+    private static int Boundary(int chunk, int chunks, int count) =>
+        chunk >= chunks ? count : (int)((long)chunk * count / chunks) / BlockKernels.Rows * BlockKernels.Rows;
 
     private void Forward(FeatureTable table, ReadOnlySpan<int> rows, Span<float> work, Span<int> positions, Span<float> pFav, Span<float> pBuy)
     {
@@ -150,10 +159,10 @@ internal sealed class CvrBatchScorer
             for (int i = 0; i < p; i++)
             {
                 int r = positions[i] / t, q = positions[i] % t, row = rows[r], si = row * t + q;
-                var k = kp.Slice(i * 2 * e, e);
-                ScoringKernels.Axpy(1f, Row(_item, table.SeqItems[si], e, o.ItemBuckets, "sequence item"), k);
-                ScoringKernels.Axpy(1f, Row(_behavior, table.SeqBehaviors[si], e, CvrNetwork.BehaviorTypes + 1, "behavior"), k);
-                if (_timeGap is { } tg) ScoringKernels.Axpy(1f, Row(tg, TimeGapBucket(table.HoursAgoAt(si)), e, o.TimeGapBuckets, "time gap"), k);
+                // k = W_c·cat + item + behavior (+ time gap), added in the single-row scorer's order.
+                BlockKernels.Add3(kp.Slice(i * 2 * e, e), Row(_item, table.SeqItems[si], e, o.ItemBuckets, "sequence item"),
+                    Row(_behavior, table.SeqBehaviors[si], e, CvrNetwork.BehaviorTypes + 1, "behavior"),
+                    _timeGap is { } tg ? Row(tg, TimeGapBucket(table.HoursAgoAt(si)), e, o.TimeGapBuckets, "time gap") : default);
             }
             if (_din is { } din)
             {

@@ -38,6 +38,21 @@ internal sealed class DenseScorer
         return new DenseScorer(Floats(w), linear.bias is null ? null : Floats(linear.bias), (int)w.shape[1], (int)w.shape[0]);
     }
 
+    /// <summary>
+    /// A <see cref="Linear"/>'s map with the outputs padded by zero rows to a multiple of 8, so narrow maps
+    /// (gates) also run as the blocked <see cref="ForwardBlock"/> GEMM; the padded outputs are 0.
+    /// </summary>
+    public static DenseScorer FromPadded(Linear linear)
+    {
+        var w = linear.weight!;
+        int inDim = (int)w.shape[1], outDim = (int)w.shape[0], padded = (outDim + 7) / 8 * 8;
+        var weights = new float[padded * inDim];
+        Floats(w).CopyTo(weights, 0);
+        var bias = new float[padded];
+        if (linear.bias is not null) Floats(linear.bias).CopyTo(bias, 0);
+        return new DenseScorer(weights, bias, inDim, padded);
+    }
+
     /// <summary>The values of a CPU/GPU tensor as a fresh float array (row-major).</summary>
     public static float[] Floats(Tensor t)
     {

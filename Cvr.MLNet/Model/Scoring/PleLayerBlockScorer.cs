@@ -2,8 +2,9 @@ namespace Cvr.MLNet.Model.Scoring;
 
 /// <summary>
 /// Managed forward of a <see cref="PleExtractionLayer"/> over a block of rows: the K experts as
-/// blocked GEMMs (<see cref="ExpertBankBlockScorer"/>), then per row the task gates' softmax over
-/// their own and the shared experts and the shared gate's over all K, as <see cref="PleLayerScorer"/>.
+/// blocked GEMMs (<see cref="ExpertBankBlockScorer"/>), the gates as blocked GEMMs too (outputs padded
+/// to 8 with zero rows), then per row each task gate's softmax over its own and the shared experts and
+/// the shared gate's over all K, as <see cref="PleLayerScorer"/>.
 /// Inputs and outputs are row-major blocks packed at stride rows × width per task.
 /// </summary>
 internal sealed class PleLayerBlockScorer
@@ -13,11 +14,15 @@ internal sealed class PleLayerBlockScorer
     private readonly DenseScorer[] _taskGates;
     private readonly DenseScorer? _sharedGate;
 
+    // taskGates: per task, the gate padded to a multiple of 8 outputs (DenseScorer.FromPadded); sharedGate likewise, or null (last layer).
     internal PleLayerBlockScorer(int tasks, int specific, int shared, ExpertBankBlockScorer experts, DenseScorer[] taskGates, DenseScorer? sharedGate)
     {
         _tasks = tasks; _specific = specific; _shared = shared;
         _experts = experts; _taskGates = taskGates; _sharedGate = sharedGate;
+        _gateWidth = Math.Max(taskGates.Max(g => g.Out), sharedGate?.Out ?? 0);
     }
+
+    private readonly int _gateWidth;
 
     /// <summary>Input width.</summary>
     public int InputDim => _taskGates[0].In;
@@ -25,7 +30,7 @@ internal sealed class PleLayerBlockScorer
     public int OutputDim => _experts.OutputDim;
 
     /// <summary>Floats of scratch <see cref="Forward"/> needs for <paramref name="rows"/> rows.</summary>
-    public int WorkSize(int rows) => _experts.Experts * rows * OutputDim + _experts.WorkSize(rows) + _experts.Experts;
+    public int WorkSize(int rows) => _experts.Experts * rows * OutputDim + _experts.WorkSize(rows) + rows * _gateWidth;
 
     /// <summary>
     /// taskInputs (task t's [rows, in] at t·rows·in) or, when <paramref name="sameInput"/>, every task reads
@@ -38,35 +43,37 @@ internal sealed class PleLayerBlockScorer
         int k = _experts.Experts, o = _experts.OutputDim, n = InputDim, block = rows * o;
         var e = work[..(k * block)];
         var ework = work.Slice(k * block, _experts.WorkSize(rows));
-        var g = work.Slice(k * block + _experts.WorkSize(rows), k);
+        var g = work.Slice(k * block + _experts.WorkSize(rows), rows * _gateWidth);
         for (int x = 0; x < k; x++)
         {
             var input = sameInput || x >= _tasks * _specific ? sharedInput : taskInputs.Slice(x / _specific * rows * n, rows * n);
             _experts.Forward(x, input, n, rows, e.Slice(x * block, block), ework);
         }
+        int gt = _specific + _shared;
         for (int t = 0; t < _tasks; t++)
         {
-            var gate = g[..(_specific + _shared)];
-            var input = sameInput ? sharedInput : taskInputs.Slice(t * rows * n, rows * n);
+            var gate = _taskGates[t];
+            gate.ForwardBlock(sameInput ? sharedInput : taskInputs.Slice(t * rows * n, rows * n), n, rows, g, gate.Out);
             for (int r = 0; r < rows; r++)
             {
-                _taskGates[t].Forward(input.Slice(r * n, n), gate);
-                ScoringKernels.Softmax(gate);
+                var w = g.Slice(r * gate.Out, gt);
+                ScoringKernels.Softmax(w);
                 var y = taskOutputs.Slice(t * block + r * o, o);
                 y.Clear();
-                for (int s = 0; s < _specific; s++) ScoringKernels.Axpy(gate[s], e.Slice((t * _specific + s) * block + r * o, o), y);
-                for (int h = 0; h < _shared; h++) ScoringKernels.Axpy(gate[_specific + h], e.Slice((_tasks * _specific + h) * block + r * o, o), y);
+                for (int s = 0; s < _specific; s++) ScoringKernels.Axpy(w[s], e.Slice((t * _specific + s) * block + r * o, o), y);
+                for (int h = 0; h < _shared; h++) ScoringKernels.Axpy(w[_specific + h], e.Slice((_tasks * _specific + h) * block + r * o, o), y);
             }
         }
-        if (_sharedGate is not null)
+        if (_sharedGate is { } sg)
         {
+            sg.ForwardBlock(sharedInput, n, rows, g, sg.Out);
             for (int r = 0; r < rows; r++)
             {
-                _sharedGate.Forward(sharedInput.Slice(r * n, n), g);
-                ScoringKernels.Softmax(g);
+                var w = g.Slice(r * sg.Out, k);
+                ScoringKernels.Softmax(w);
                 var y = sharedOutput.Slice(r * o, o);
                 y.Clear();
-                for (int x = 0; x < k; x++) ScoringKernels.Axpy(g[x], e.Slice(x * block + r * o, o), y);
+                for (int x = 0; x < k; x++) ScoringKernels.Axpy(w[x], e.Slice(x * block + r * o, o), y);
             }
         }
     }
