@@ -121,6 +121,15 @@ internal sealed class CvrBatchScorer
         for (int r = 0; r < n; r++)
         {
             int row = rows[r];
+            if (r + 2 < n)
+            {
+                // The next rows' id-table rows load while this one is copied.
+                int ahead = rows[r + 2];
+                _item.Prefetch(table.Item[ahead], e);
+                _user.Prefetch(table.User[ahead], o.UserEmbeddingDim);
+                _userLong.Prefetch(table.User[ahead], o.LongTermEmbeddingDim);
+                _cat.Prefetch(table.Category[ahead], c);
+            }
             var xr = x.Slice(r * d, d);
             Row(_item, table.Item[row], e, o.ItemBuckets, "item").CopyTo(xr);
             Row(_user, table.User[row], o.UserEmbeddingDim, o.UserBuckets, "user").CopyTo(xr[uAt..]);
@@ -150,6 +159,7 @@ internal sealed class CvrBatchScorer
                 for (int q = 0; q < len; q++, p++)
                 {
                     positions[p] = r * t + q;
+                    _item.Prefetch(table.SeqItems[row * t + q], e);   // read after the W_c·cat GEMM below
                     Row(_cat, table.SeqCategories[row * t + q], c, o.CategoryBuckets, "sequence category").CopyTo(cats.Slice(p * c, c));
                 }
             }
