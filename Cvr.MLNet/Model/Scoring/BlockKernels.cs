@@ -75,6 +75,36 @@ internal static class BlockKernels
             for (int r = 0; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, j, outDim);
     }
 
+    /// <summary>
+    /// y[j] = Σ_m w[m]·src[first_m·stride + j] over the sources m = 0..a−1 at firstA + m and then m = a..a+b−1 at
+    /// firstB + m − a (a PLE gate's mix of its task's and the shared experts): one pass over y, the sums in
+    /// registers, in the order of the sources.
+    /// </summary>
+    public static void Mix(Span<float> y, ReadOnlySpan<float> w, ReadOnlySpan<float> src, int stride, int firstA, int a, int firstB, int b)
+    {
+        int n = y.Length, j = 0, m = a + b;
+        if (w.Length < m || src.Length < (long)(Math.Max(firstA + a, firstB + b) - 1) * stride + n) throw new ArgumentException("Mix: spans too short.");
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float sr = ref MemoryMarshal.GetReference(src);
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int k = 0; k < m; k++)
+                {
+                    int s = k < a ? firstA + k : firstB + k - a;
+                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(w[k]), Vector256.LoadUnsafe(ref sr, (nuint)((long)s * stride + j)), acc);
+                }
+                acc.StoreUnsafe(ref yr, (nuint)j);
+            }
+        for (; j < n; j++)
+        {
+            float acc = 0f;
+            for (int k = 0; k < m; k++) acc = MathF.FusedMultiplyAdd(w[k], Unsafe.Add(ref sr, (k < a ? firstA + k : firstB + k - a) * stride + j), acc);
+            Unsafe.Add(ref yr, j) = acc;
+        }
+    }
+
     /// <summary>y[i] = ((y[i] + a[i]) + b[i]) (+ c[i]) in one pass (c may be empty): a DIN key from its parts.</summary>
     public static void Add3(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c)
     {

@@ -71,7 +71,15 @@ internal sealed class CvrBatchScorer
         if (workers <= 1 || chunks <= 1)
             for (int ch = 0; ch < chunks; ch++) ScoreChunk(table, rows, start, count, ch, chunks, pFav, pBuy);
         else
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, ch => ScoreChunk(table, rows, start, count, ch, chunks, pFav, pBuy));
+        {
+            // Each worker takes the next chunk until none is left: when another process holds a core and a
+            // worker is not scheduled, the others take its share instead of waiting for a fixed split.
+            int next = -1;
+            Parallel.For(0, Math.Min(workers, chunks), new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+            {
+                for (int ch; (ch = Interlocked.Increment(ref next)) < chunks;) ScoreChunk(table, rows, start, count, ch, chunks, pFav, pBuy);
+            });
+        }
         GC.KeepAlive(_owner);
     }
 

@@ -58,10 +58,7 @@ internal sealed class PleLayerBlockScorer
             {
                 var w = g.Slice(r * gate.Out, gt);
                 ScoringKernels.Softmax(w);
-                var y = taskOutputs.Slice(t * block + r * o, o);
-                y.Clear();
-                for (int s = 0; s < _specific; s++) ScoringKernels.Axpy(w[s], e.Slice((t * _specific + s) * block + r * o, o), y);
-                for (int h = 0; h < _shared; h++) ScoringKernels.Axpy(w[_specific + h], e.Slice((_tasks * _specific + h) * block + r * o, o), y);
+                BlockKernels.Mix(taskOutputs.Slice(t * block + r * o, o), w, e[(r * o)..], block, t * _specific, _specific, _tasks * _specific, _shared);
             }
         }
         if (_sharedGate is { } sg)
@@ -71,9 +68,7 @@ internal sealed class PleLayerBlockScorer
             {
                 var w = g.Slice(r * sg.Out, k);
                 ScoringKernels.Softmax(w);
-                var y = sharedOutput.Slice(r * o, o);
-                y.Clear();
-                for (int x = 0; x < k; x++) ScoringKernels.Axpy(w[x], e.Slice(x * block + r * o, o), y);
+                BlockKernels.Mix(sharedOutput.Slice(r * o, o), w, e[(r * o)..], block, 0, k, 0, 0);
             }
         }
     }
