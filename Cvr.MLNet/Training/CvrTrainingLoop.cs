@@ -141,7 +141,8 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
 
     /// <summary>
     /// Batched inference (eval mode, no gradients): on the CPU through the managed batched forward
-    /// (<see cref="ManagedBatchInference"/>), else, or when it is switched off, through libtorch.
+    /// (<see cref="ManagedBatchInference"/>, which chunks the rows itself), else, or when it is switched
+    /// off, through libtorch in batches of <paramref name="batchSize"/>.
     /// </summary>
     public static (float[] PFavCart, float[] PBuy) Predict(CvrNetwork net, FeatureTable table, int[] rows, int batchSize, Device device) =>
         ManagedBatchInference.TryPredict(net, table, rows, device) ?? PredictTorch(net, table, rows, batchSize, device);
