@@ -30,8 +30,9 @@ public static class BenchCommand
         var parts = new Option<string>("--parts") { Description = "Comma list of train,infer,latency,features.", DefaultValueFactory = _ => "train,infer,latency,features" };
         var json = CliCommon.JsonOption();
         var noManaged = new Option<bool>("--no-managed-scorer") { Description = "Score single requests with a batch-1 libtorch forward instead of the managed scorer (to measure that lever)." };
+        var noManagedBatch = new Option<bool>("--no-managed-batch") { Description = "Score inference batches with the libtorch forward instead of the managed batched forward (to measure that lever)." };
         var cmd = new Command("bench", "Measure training, inference, single-request latency and feature-pipeline speed (optionally against PyTorch).");
-        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, noTune, noInferenceMode, noManaged, parts, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, noTune, noInferenceMode, noManaged, noManagedBatch, parts, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             // Before any TorchSharp call: libgomp reads OMP_WAIT_POLICY when libtorch loads.
@@ -44,7 +45,7 @@ public static class BenchCommand
             var options = new CvrBenchmarkOptions
             {
                 TrainSeconds = secs, InferSeconds = secs / 2, WarmupSeconds = parse.GetValue(warmup), Threads = parse.GetValue(threads),
-                SparseIdUpdates = !parse.GetValue(dense), InferenceMode = !parse.GetValue(noInferenceMode), ManagedScorer = !parse.GetValue(noManaged),
+                SparseIdUpdates = !parse.GetValue(dense), InferenceMode = !parse.GetValue(noInferenceMode), ManagedScorer = !parse.GetValue(noManaged), ManagedBatch = !parse.GetValue(noManagedBatch),
                 Train = sel.Contains("train"), Infer = sel.Contains("infer"), Latency = sel.Contains("latency"), Features = sel.Contains("features"),
             }.Check();
             void Log(string m) => Console.Error.WriteLine(m);

@@ -96,9 +96,9 @@ public sealed class OptimizedPathTests
         try
         {
             CvrTrainingLoop.UseInferenceMode = false;
-            var (favA, buyA) = CvrTrainingLoop.Predict(net, pool, rows, 40, CPU);
+            var (favA, buyA) = CvrTrainingLoop.PredictTorch(net, pool, rows, 40, CPU);
             CvrTrainingLoop.UseInferenceMode = true;
-            var (favB, buyB) = CvrTrainingLoop.Predict(net, pool, rows, 40, CPU);
+            var (favB, buyB) = CvrTrainingLoop.PredictTorch(net, pool, rows, 40, CPU);
             CollectionAssert.AreEqual(favA, favB);
             CollectionAssert.AreEqual(buyA, buyB);
             Assert.IsTrue(buyB.All(p => p is > 0 and < 1));

@@ -15,7 +15,7 @@ namespace Cvr.MLNet.Tests.Model;
 [TestClass]
 public sealed class ManagedScorerTests
 {
-    private const int Users = 60, Items = 500, Categories = 50;
+    internal const int Users = 60, Items = 500, Categories = 50;
 
     private static CvrNetworkOptions Base(int t = 20, bool timeGap = true) => new()
     {
@@ -39,7 +39,7 @@ public sealed class ManagedScorerTests
         ["seed-7-fields", 20, true],
     ];
 
-    private static CvrNetworkOptions Options(string variant, int t, bool timeGap)
+    internal static CvrNetworkOptions Options(string variant, int t, bool timeGap)
     {
         var o = Base(t, timeGap);
         switch (variant)
@@ -67,7 +67,7 @@ public sealed class ManagedScorerTests
             foreach (var p in net.parameters()) p.mul_(1.6); // sharper than the init, so the outputs spread over (0,1)
         net.eval();
         var rows = Enumerable.Range(0, pool.Count).ToArray();
-        var (favT, buyT) = CvrTrainingLoop.Predict(net, pool, rows, 64, CPU);
+        var (favT, buyT) = CvrTrainingLoop.PredictTorch(net, pool, rows, 64, CPU);
         var scorer = net.CreateScorer();
         double maxDiff = 0;
         foreach (int r in rows)

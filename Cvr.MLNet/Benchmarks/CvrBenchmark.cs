@@ -39,11 +39,12 @@ public sealed class CvrBenchmark
     /// </summary>
     public CvrBenchmarkResult Run(EventLog? events, CancellationToken ct = default)
     {
-        bool inferenceMode = CvrTrainingLoop.UseInferenceMode, managed = CvrModelTransformer.UseManagedScorer;
+        bool inferenceMode = CvrTrainingLoop.UseInferenceMode, managed = CvrModelTransformer.UseManagedScorer, batch = ManagedBatchInference.Enabled;
         CvrTrainingLoop.UseInferenceMode = _o.InferenceMode;
         CvrModelTransformer.UseManagedScorer = _o.ManagedScorer;
+        ManagedBatchInference.Enabled = _o.ManagedBatch;
         try { return RunParts(events, ct); }
-        finally { CvrTrainingLoop.UseInferenceMode = inferenceMode; CvrModelTransformer.UseManagedScorer = managed; }
+        finally { CvrTrainingLoop.UseInferenceMode = inferenceMode; CvrModelTransformer.UseManagedScorer = managed; ManagedBatchInference.Enabled = batch; }
     }
 
     private CvrBenchmarkResult RunParts(EventLog? events, CancellationToken ct)

@@ -34,6 +34,8 @@ public sealed class CvrBenchmarkOptions
     public bool InferenceMode { get; set; } = true;
     /// <summary>Score single requests with the managed forward (the library default) rather than a batch-1 libtorch call. Default true.</summary>
     public bool ManagedScorer { get; set; } = true;
+    /// <summary>Batch inference through the managed batched forward (the library default) rather than libtorch. Default true.</summary>
+    public bool ManagedBatch { get; set; } = true;
     /// <summary>Gradient clipping in the timed steps (0 = off, as the reference). Default 0.</summary>
     public double GradientClipNorm { get; set; }
     /// <summary>Run training throughput. Default true.</summary>

@@ -177,6 +177,24 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
             ple.Select(l => l.CreateScorer()).ToArray(), towers.Select(t => t.CreateScorer()).ToArray());
     }
 
+    /// <summary>
+    /// The managed batched forward for inference (<see cref="CvrBatchScorer"/>): the id tables and the
+    /// expert weights are read in place (so it sees the current weights while it is used), the small
+    /// layers copied. Null when a weight is not contiguous CPU float32 memory of fewer than 2³¹ bytes
+    /// (the caller keeps the libtorch path).
+    /// </summary>
+    internal CvrBatchScorer? TryCreateBatchScorer()
+    {
+        using var _ = no_grad();
+        var embeddings = new List<Embedding> { item_emb, user_emb, cat_emb, user_long_emb, weekday_emb, hour_emb, behavior_emb };
+        if (time_gap_emb is not null) embeddings.Add(time_gap_emb);
+        var tables = embeddings.Select(m => TensorMemory.Of(m.weight!)).ToArray();
+        var layers = ple.Select(l => l.TryCreateBlockScorer()).ToArray();
+        if (tables.Any(m => m is null) || layers.Any(l => l is null)) return null;
+        return new CvrBatchScorer(this, _options, tables.Select(m => m!.Value).ToArray(), DenseScorer.From(cat_to_item), din?.CreateScorer(), se?.CreateScorer(),
+            layers.Select(l => l!).ToArray(), towers.Select(t => t.CreateScorer()).ToArray());
+    }
+
     /// <summary>Writes the state dict (every parameter) to <paramref name="stream"/>, leaving it open.</summary>
     public void SaveWeights(Stream stream)
     {

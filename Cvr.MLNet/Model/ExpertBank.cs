@@ -87,6 +87,18 @@ public sealed class ExpertBank : Module<Tensor, Tensor>
         new(Experts, InputDim, weights.Select(DenseScorer.Floats).ToArray(), biases.Select(DenseScorer.Floats).ToArray(),
             weights.Select(w => (int)w.shape[2]).ToArray());
 
+    /// <summary>
+    /// The batched managed forward over the live weights (no copy; <see cref="ExpertBankBlockScorer"/>),
+    /// or null when a weight is not contiguous CPU float32 memory.
+    /// </summary>
+    internal ExpertBankBlockScorer? TryCreateBlockScorer()
+    {
+        var w = weights.Select(p => TensorMemory.Of(p)).ToArray();
+        var b = biases.Select(p => TensorMemory.Of(p)).ToArray();
+        if (w.Any(m => m is null) || b.Any(m => m is null)) return null;
+        return new(Experts, InputDim, w.Select(m => m!.Value).ToArray(), b.Select(m => m!.Value).ToArray(), weights.Select(p => (int)p.shape[2]).ToArray());
+    }
+
     // bias [K,out] + x [K,B,in] @ w [K,in,out]. TorchSharp 0.107 binds Tensor.baddbmm(batch2, mat) with
     // `this` as batch1 (and the static torch.baddbmm(input, ...) passes its first argument as batch1),
     // so the call is written in that order; the per-expert test pins the result.

@@ -67,6 +67,12 @@ public sealed class PleExtractionLayer : Module<Tensor[], Tensor, PleLayerOutput
         new(_tasks, _specific, _shared, experts.CreateScorer(), task_gates.Select(DenseScorer.From).ToArray(),
             shared_gate is null ? null : DenseScorer.From(shared_gate));
 
+    /// <summary>The batched managed forward (<see cref="PleLayerBlockScorer"/>), or null when the expert weights cannot be read in place.</summary>
+    internal PleLayerBlockScorer? TryCreateBlockScorer() =>
+        experts.TryCreateBlockScorer() is { } bank
+            ? new(_tasks, _specific, _shared, bank, task_gates.Select(DenseScorer.FromPadded).ToArray(), shared_gate is null ? null : DenseScorer.FromPadded(shared_gate))
+            : null;
+
     private Tensor ExpertInput(Tensor[] taskInputs, Tensor sharedInput)
     {
         if (taskInputs.All(x => ReferenceEquals(x, sharedInput))) return sharedInput;   // [B,in]

@@ -139,8 +139,16 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
     /// </summary>
     internal static bool UseInferenceMode { get; set; } = true;
 
-    /// <summary>Batched inference (eval mode, no gradients).</summary>
-    public static (float[] PFavCart, float[] PBuy) Predict(CvrNetwork net, FeatureTable table, int[] rows, int batchSize, Device device)
+    /// <summary>
+    /// Batched inference (eval mode, no gradients): on the CPU through the managed batched forward
+    /// (<see cref="ManagedBatchInference"/>, which chunks the rows itself), else, or when it is switched
+    /// off, through libtorch in batches of <paramref name="batchSize"/>.
+    /// </summary>
+    public static (float[] PFavCart, float[] PBuy) Predict(CvrNetwork net, FeatureTable table, int[] rows, int batchSize, Device device) =>
+        ManagedBatchInference.TryPredict(net, table, rows, device) ?? PredictTorch(net, table, rows, batchSize, device);
+
+    /// <summary>Batched inference through libtorch's forward in batches of <paramref name="batchSize"/>.</summary>
+    internal static (float[] PFavCart, float[] PBuy) PredictTorch(CvrNetwork net, FeatureTable table, int[] rows, int batchSize, Device device)
     {
         var pFav = new float[rows.Length]; var pBuy = new float[rows.Length];
         net.eval();

@@ -38,11 +38,37 @@ internal sealed class DenseScorer
         return new DenseScorer(Floats(w), linear.bias is null ? null : Floats(linear.bias), (int)w.shape[1], (int)w.shape[0]);
     }
 
+    /// <summary>
+    /// A <see cref="Linear"/>'s map with the outputs padded by zero rows to a multiple of 8, so narrow maps
+    /// (gates) also run as the blocked <see cref="ForwardBlock"/> GEMM; the padded outputs are 0.
+    /// </summary>
+    public static DenseScorer FromPadded(Linear linear)
+    {
+        var w = linear.weight!;
+        int inDim = (int)w.shape[1], outDim = (int)w.shape[0], padded = (outDim + 7) / 8 * 8;
+        var weights = new float[padded * inDim];
+        Floats(w).CopyTo(weights, 0);
+        var bias = new float[padded];
+        if (linear.bias is not null) Floats(linear.bias).CopyTo(bias, 0);
+        return new DenseScorer(weights, bias, inDim, padded);
+    }
+
     /// <summary>The values of a CPU/GPU tensor as a fresh float array (row-major).</summary>
     public static float[] Floats(Tensor t)
     {
         using var c = t.detach().cpu().contiguous();
         return c.data<float>().ToArray();
+    }
+
+    /// <summary>
+    /// y[r] = W·x[r] + b for <paramref name="rows"/> rows (x rows at stride <paramref name="ldx"/>, y rows at
+    /// <paramref name="ldy"/>): the register-blocked <see cref="BlockKernels.Gemm"/> for wide outputs, a
+    /// <see cref="Forward"/> per row for narrow ones.
+    /// </summary>
+    public void ForwardBlock(ReadOnlySpan<float> x, int ldx, int rows, Span<float> y, int ldy)
+    {
+        if (_transposed) { BlockKernels.Gemm(x, ldx, rows, _w, _b, y, ldy, In, Out); return; }
+        for (int r = 0; r < rows; r++) Forward(x.Slice(r * ldx, In), y.Slice(r * ldy, Out));
     }
 
     /// <summary>y[Out] = W·x + b.</summary>

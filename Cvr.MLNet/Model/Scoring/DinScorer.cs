@@ -35,6 +35,17 @@ internal sealed class DinScorer
         WorkSize = 2 * e + firstOut + 2 * widest;
     }
 
+    /// <summary>Query/key width E.</summary>
+    public int Dim => _dim;
+    /// <summary>The query part of the first layer, (W_q + W_d)·q + b: E → H0.</summary>
+    public DenseScorer Query => _query;
+    /// <summary>The key part of the first layer, [W_k − W_d, W_p]·[k, q⊙k]: 2E → H0, no bias.</summary>
+    public DenseScorer Keys => _keys;
+    /// <summary>The remaining SiLU layers H0 → H1 → ….</summary>
+    public IReadOnlyList<DenseScorer> Hidden => _hidden;
+    /// <summary>The score layer (→ 1).</summary>
+    public DenseScorer Score => _score;
+
     /// <summary>Floats of scratch <see cref="Forward"/> needs.</summary>
     public int WorkSize { get; }
 
