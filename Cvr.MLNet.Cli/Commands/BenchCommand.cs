@@ -30,8 +30,9 @@ public static class BenchCommand
         var parts = new Option<string>("--parts") { Description = "Comma list of train,infer,latency,features.", DefaultValueFactory = _ => "train,infer,latency,features" };
         var json = CliCommon.JsonOption();
         var noManaged = new Option<bool>("--no-managed-scorer") { Description = "Score single requests with a batch-1 libtorch forward instead of the managed scorer (to measure that lever)." };
+        var workers = new Option<int>("--workers") { Description = "Data-parallel training workers: 0 = the trainer's automatic choice per batch size, 1 = off, 2 = two halves on two 1-thread workers.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("bench", "Measure training, inference, single-request latency and feature-pipeline speed (optionally against PyTorch).");
-        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, noTune, noInferenceMode, noManaged, parts, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, workers, noTune, noInferenceMode, noManaged, parts, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             // Before any TorchSharp call: libgomp reads OMP_WAIT_POLICY when libtorch loads.
@@ -45,6 +46,7 @@ public static class BenchCommand
             {
                 TrainSeconds = secs, InferSeconds = secs / 2, WarmupSeconds = parse.GetValue(warmup), Threads = parse.GetValue(threads),
                 SparseIdUpdates = !parse.GetValue(dense), InferenceMode = !parse.GetValue(noInferenceMode), ManagedScorer = !parse.GetValue(noManaged),
+                Workers = parse.GetValue(workers),
                 Train = sel.Contains("train"), Infer = sel.Contains("infer"), Latency = sel.Contains("latency"), Features = sel.Contains("features"),
             }.Check();
             void Log(string m) => Console.Error.WriteLine(m);
@@ -122,6 +124,7 @@ public static class BenchCommand
             ["gemm1024Gflops"] = Math.Round(r.Gemm1024Gflops, 1),
             ["environment"] = new JsonObject(r.Environment.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)x.Value))),
             ["loadAverage1m"] = new JsonArray(r.LoadAverage.Select(x => (JsonNode?)x).ToArray()),
+            ["trainWorkers"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create(x.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)x.Value.Workers))),
             ["trainMedianStepSamplesPerSec"] = Rates(r.Train.Select(x => KeyValuePair.Create(x.Key, x.Value.MedianStepSamplesPerSecond))),
             ["trainLossFirstLast"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create(x.Key.ToString(CultureInfo.InvariantCulture),
                 (JsonNode?)new JsonArray(x.Value.LossFirstLast!.Select(v => (JsonNode?)Math.Round(v, 4)).ToArray())))),
