@@ -60,6 +60,7 @@ public sealed class DataParallelStepTests
             // Overlapping windows: rows (and ids) recur across steps and inside a batch.
             var rows = Enumerable.Range((s * 97) % (Rows - batch), batch).ToArray();
             losses[s] = step.Run(pool, rows, oov);
+            Assert.IsTrue(adam.LastStepFused, "the combined gradients take the fused Adam path");
             if (s == 0) firstGrads = Gradients(net);
         }
         return new RunResult(losses, firstGrads, initial, Weights(net), step.Workers);

@@ -145,10 +145,12 @@ internal sealed class CvrTrainStep : IDisposable
     }
 
     // g_a + g_b in a fixed order. The parameter keeps its own native reference, so the caller may dispose a, b and the result's wrapper.
+    // autograd.grad may return a dense gradient as a strided view (backward() would have made .grad
+    // contiguous); the fused Adam needs contiguous memory.
     private static Tensor? Combine(Tensor? a, Tensor? b)
     {
-        if (a is null || b is null) return a ?? b;
-        if (!a.is_sparse) return a.add_(b);
+        if (a is null || b is null) return (a ?? b) is { } one && !one.is_sparse ? one.contiguous() : a ?? b;
+        if (!a.is_sparse) return a.contiguous().add_(b);
         // Sparse embedding gradients: a's (row, value) entries, then b's; CvrAdam coalesces duplicates in
         // entry order, as it does for the whole batch's gradient.
         return sparse_coo_tensor(cat([a.SparseIndices, b.SparseIndices], 1), cat([a.SparseValues, b.SparseValues], 0), a.shape);
