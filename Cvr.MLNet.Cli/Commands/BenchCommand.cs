@@ -31,8 +31,9 @@ public static class BenchCommand
         var json = CliCommon.JsonOption();
         var noManaged = new Option<bool>("--no-managed-scorer") { Description = "Score single requests with a batch-1 libtorch forward instead of the managed scorer (to measure that lever)." };
         var workers = new Option<int>("--workers") { Description = "Data-parallel training workers: 0 = the trainer's automatic choice per batch size, 1 = off, 2 = two halves on two 1-thread workers.", DefaultValueFactory = _ => 0 };
+        var trainBatches = new Option<string>("--train-batch-sizes") { Description = "Comma list of training batch sizes (the reference gets the same).", DefaultValueFactory = _ => "128,1024,4096" };
         var cmd = new Command("bench", "Measure training, inference, single-request latency and feature-pipeline speed (optionally against PyTorch).");
-        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, workers, noTune, noInferenceMode, noManaged, parts, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, workers, trainBatches, noTune, noInferenceMode, noManaged, parts, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             // Before any TorchSharp call: libgomp reads OMP_WAIT_POLICY when libtorch loads.
@@ -41,12 +42,15 @@ public static class BenchCommand
             foreach (var s in sel)
                 if (s is not ("train" or "infer" or "latency" or "features"))
                     throw new ArgumentException($"--parts: unknown part '{s}'; expected train, infer, latency, features.");
+            var batchSizes = parse.GetValue(trainBatches)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(b => int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
+                    : throw new ArgumentException($"--train-batch-sizes: '{b}' is not a positive whole number.")).ToArray();
             double secs = parse.GetValue(seconds);
             var options = new CvrBenchmarkOptions
             {
                 TrainSeconds = secs, InferSeconds = secs / 2, WarmupSeconds = parse.GetValue(warmup), Threads = parse.GetValue(threads),
                 SparseIdUpdates = !parse.GetValue(dense), InferenceMode = !parse.GetValue(noInferenceMode), ManagedScorer = !parse.GetValue(noManaged),
-                Workers = parse.GetValue(workers),
+                Workers = parse.GetValue(workers), TrainBatchSizes = batchSizes,
                 Train = sel.Contains("train"), Infer = sel.Contains("infer"), Latency = sel.Contains("latency"), Features = sel.Contains("features"),
             }.Check();
             void Log(string m) => Console.Error.WriteLine(m);
