@@ -179,6 +179,42 @@ public sealed class DataParallelStepTests
     }
 
     [TestMethod]
+    public void TrainingLoop_WithWorkers_MatchesThePlainLoop_AndRepeatsBitIdentically()
+    {
+        var pool = Pool(weighted: true);
+        var train = Enumerable.Range(0, 400).ToArray();
+        var valid = Enumerable.Range(400, 112).ToArray();
+        (Dictionary<string, float[]> Weights, List<EpochRecord> History, ValidationMetrics? Validation) Fit(int workers)
+        {
+            var o = new CvrTrainerOptions { DataParallelWorkers = workers, Threads = 2, Epochs = 2, BatchSize = 64, Seed = 9, EarlyStoppingPatience = 5 }.Check();
+            var loop = new CvrTrainingLoop(o, CPU, _ => { });
+            using var net = loop.Train(pool, train, valid, Small(sparse: true));
+            return (Weights(net), loop.History, loop.Validation);
+        }
+        int before = torch.get_num_threads();
+        try
+        {
+            var plain = Fit(1);
+            var split = Fit(2);
+            var again = Fit(2);
+            Assert.AreEqual(2, torch.get_num_threads(), "the caller keeps the Threads option's count");
+            for (int e = 0; e < 2; e++)
+            {
+                Assert.AreEqual(plain.History[e].TrainLoss, split.History[e].TrainLoss, 1e-5, $"train loss of epoch {e + 1}");
+                Assert.AreEqual(plain.History[e].ValidationLoss!.Value, split.History[e].ValidationLoss!.Value, 1e-5, $"validation loss of epoch {e + 1}");
+                Assert.AreEqual(split.History[e].TrainLoss, again.History[e].TrainLoss, 0.0, "same seed, same loss");
+            }
+            Assert.AreEqual(plain.Validation!.Buy.Auc, split.Validation!.Buy.Auc, 1e-3);
+            foreach (var (name, w) in plain.Weights)
+            {
+                Assert.IsTrue(MaxDiff(w, split.Weights[name]) <= 1e-4, $"{name} after 2 epochs (14 steps): max |plain − split| = {MaxDiff(w, split.Weights[name])}");
+                Assert.IsTrue(split.Weights[name].AsSpan().SequenceEqual(again.Weights[name]), $"{name}: two runs with the same seed differ");
+            }
+        }
+        finally { torch.set_num_threads(before); }
+    }
+
+    [TestMethod]
     public void ChooseWorkers_FollowsTheOptionThreadsAndBatch()
     {
         Assert.AreEqual(2, CvrTrainStep.ChooseWorkers(0, 2, CvrTrainStep.AutoDataParallelMinBatch, CPU));
@@ -187,6 +223,8 @@ public sealed class DataParallelStepTests
         Assert.AreEqual(2, CvrTrainStep.ChooseWorkers(2, 1, 8, CPU), "an explicit 2 is kept");
         Assert.AreEqual(1, CvrTrainStep.ChooseWorkers(1, 8, 4096, CPU), "an explicit 1 is kept");
         Assert.AreEqual(1, CvrTrainStep.ChooseWorkers(2, 8, 4096, new Device(DeviceType.CUDA)), "workers are CPU-only");
+        Assert.AreEqual(1, new CvrTrainerOptions().DataParallelWorkers, "off by default");
+        Assert.AreEqual(1, new CvrBenchmarkOptions().Workers, "the benchmark measures the trainer's default");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrTrainerOptions { DataParallelWorkers = 3 }.Check());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrTrainerOptions { DataParallelWorkers = -1 }.Check());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrBenchmarkOptions { Workers = 3 }.Check());

@@ -67,11 +67,12 @@ public sealed class CvrTrainerOptions
     /// <summary>
     /// Data-parallel training steps: 2 splits each batch into two halves run by two worker threads with one
     /// libtorch thread each (gradients combined in a fixed order: the same result as one thread up to float
-    /// rounding, independent of thread timing); 1 runs every step on the calling thread with
-    /// <see cref="Threads"/> intra-op threads; 0 (default) chooses 2 on the CPU when libtorch has at least 2
-    /// threads and the batch has at least <see cref="CvrTrainStep.AutoDataParallelMinBatch"/> rows, else 1.
+    /// rounding, independent of thread timing); 1 (default) runs every step on the calling thread with
+    /// <see cref="Threads"/> intra-op threads; 0 chooses 2 on the CPU when libtorch has at least 2 threads and
+    /// the batch has at least <see cref="CvrTrainStep.AutoDataParallelMinBatch"/> rows, else 1. Off by default
+    /// until a quiet-machine measurement shows the gain (docs/performance.md, session 3).
     /// </summary>
-    public int DataParallelWorkers { get; set; }
+    public int DataParallelWorkers { get; set; } = 1;
     /// <summary>Threshold on PBuy for <c>PredictedLabel</c>. Default 0.5 (as the seed evaluates).</summary>
     public float DecisionThreshold { get; set; } = 0.5f;
     /// <summary>Label column for fav/cart (Boolean).</summary>
