@@ -25,7 +25,10 @@ internal sealed class CvrTrainStep : IDisposable
     /// <summary>Smallest batch that is split across the workers (smaller ones, e.g. an epoch's last, run on the caller).</summary>
     public const int MinDataParallelRows = 2;
 
-    /// <summary>Smallest batch for which <see cref="ChooseWorkers"/> picks 2 workers when asked to choose (halves of 32 rows; docs/performance.md, session 3).</summary>
+    /// <summary>
+    /// Smallest batch for which <see cref="ChooseWorkers"/> picks 2 workers when asked to choose: halves of 32 rows.
+    /// A starting point, not a measured break-even (no run on the shared machine showed a gain; docs/performance.md, session 3).
+    /// </summary>
     public const int AutoDataParallelMinBatch = 64;
 
     /// <summary>
