@@ -31,8 +31,10 @@ public static class BenchCommand
         var json = CliCommon.JsonOption();
         var noManaged = new Option<bool>("--no-managed-scorer") { Description = "Score single requests with a batch-1 libtorch forward instead of the managed scorer (to measure that lever)." };
         var noManagedBatch = new Option<bool>("--no-managed-batch") { Description = "Score inference batches with the libtorch forward instead of the managed batched forward (to measure that lever)." };
+        var workers = new Option<int>("--workers") { Description = "Data-parallel training workers: 1 = off (the trainer's default), 2 = two halves on two 1-thread workers, 0 = the trainer's automatic choice per batch size.", DefaultValueFactory = _ => 1 };
+        var trainBatches = new Option<string>("--train-batch-sizes") { Description = "Comma list of training batch sizes (the reference gets the same).", DefaultValueFactory = _ => "128,1024,4096" };
         var cmd = new Command("bench", "Measure training, inference, single-request latency and feature-pipeline speed (optionally against PyTorch).");
-        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, noTune, noInferenceMode, noManaged, noManagedBatch, parts, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, workers, trainBatches, noTune, noInferenceMode, noManaged, noManagedBatch, parts, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             // Before any TorchSharp call: libgomp reads OMP_WAIT_POLICY when libtorch loads.
@@ -41,11 +43,15 @@ public static class BenchCommand
             foreach (var s in sel)
                 if (s is not ("train" or "infer" or "latency" or "features"))
                     throw new ArgumentException($"--parts: unknown part '{s}'; expected train, infer, latency, features.");
+            var batchSizes = parse.GetValue(trainBatches)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(b => int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
+                    : throw new ArgumentException($"--train-batch-sizes: '{b}' is not a positive whole number.")).ToArray();
             double secs = parse.GetValue(seconds);
             var options = new CvrBenchmarkOptions
             {
                 TrainSeconds = secs, InferSeconds = secs / 2, WarmupSeconds = parse.GetValue(warmup), Threads = parse.GetValue(threads),
                 SparseIdUpdates = !parse.GetValue(dense), InferenceMode = !parse.GetValue(noInferenceMode), ManagedScorer = !parse.GetValue(noManaged), ManagedBatch = !parse.GetValue(noManagedBatch),
+                Workers = parse.GetValue(workers), TrainBatchSizes = batchSizes,
                 Train = sel.Contains("train"), Infer = sel.Contains("infer"), Latency = sel.Contains("latency"), Features = sel.Contains("features"),
             }.Check();
             void Log(string m) => Console.Error.WriteLine(m);
@@ -123,6 +129,7 @@ public static class BenchCommand
             ["gemm1024Gflops"] = Math.Round(r.Gemm1024Gflops, 1),
             ["environment"] = new JsonObject(r.Environment.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)x.Value))),
             ["loadAverage1m"] = new JsonArray(r.LoadAverage.Select(x => (JsonNode?)x).ToArray()),
+            ["trainWorkers"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create(x.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)x.Value.Workers))),
             ["trainMedianStepSamplesPerSec"] = Rates(r.Train.Select(x => KeyValuePair.Create(x.Key, x.Value.MedianStepSamplesPerSecond))),
             ["trainLossFirstLast"] = new JsonObject(r.Train.Select(x => KeyValuePair.Create(x.Key.ToString(CultureInfo.InvariantCulture),
                 (JsonNode?)new JsonArray(x.Value.LossFirstLast!.Select(v => (JsonNode?)Math.Round(v, 4)).ToArray())))),

@@ -50,12 +50,14 @@ public sealed class BenchmarkTests
     }
 
     [TestMethod]
-    public void TinyRun_ReportsEveryRequestedBatchSize_AndTheLossFalls()
+    [DataRow(1)]
+    [DataRow(2)] // the data-parallel step
+    public void TinyRun_ReportsEveryRequestedBatchSize_AndTheLossFalls(int workers)
     {
         var o = new CvrBenchmarkOptions
         {
             TrainSeconds = 0.01, InferSeconds = 0.01, WarmupSeconds = 0, TrainBatchSizes = [16, 64], InferBatchSizes = [32], PoolSize = 512,
-            Threads = 1, Latency = false, Features = false,
+            Threads = 1, Latency = false, Features = false, Workers = workers,
             Network = new CvrNetworkOptions
             {
                 UserBuckets = 64, ItemBuckets = 256, CategoryBuckets = 32, ItemEmbeddingDim = 8, UserEmbeddingDim = 8, CategoryEmbeddingDim = 4,
@@ -71,6 +73,7 @@ public sealed class BenchmarkTests
             Assert.IsTrue(t.Steps >= 3 && t.SamplesPerSecond > 0);
             Assert.IsTrue(t.LossFirstLast!.All(double.IsFinite));
             Assert.AreEqual(1.0, t.PhaseShare!.Values.Sum(), 0.01);
+            Assert.AreEqual(workers, t.Workers);
         }
         Assert.IsNull(r.Latency);
         Assert.AreEqual(1, r.Threads);
@@ -89,6 +92,7 @@ public sealed class BenchmarkTests
         var torchJson = JsonNode.Parse("""{"train":{"128":{"samples_per_s":1500.0,"cpu_util":0.95}},"infer":{"256":{"samples_per_s":10000.0}},"single_sample_latency":{"inference_mode":{"p50_us":800.0,"p99_us":1500.0}}}""")!.AsObject();
         var t = new PyTorchResult(new() { [128] = 1500 }, new() { [256] = 10000 }, 800, 1500, 2L << 30, torchJson);
         var j = BenchCommand.Report(r, t, null, 0);
+        Assert.AreEqual(1, j["details"]!["trainWorkers"]!["128"]!.GetValue<int>());
         Assert.AreEqual(3000, j["trainSamplesPerSec"]!["128"]!.GetValue<double>());
         Assert.AreEqual(20000, j["inferSamplesPerSec"]!["256"]!.GetValue<double>());
         Assert.AreEqual(400, j["singleLatencyUs"]!["p50"]!.GetValue<double>());
@@ -111,5 +115,11 @@ public sealed class BenchmarkTests
         var (code, _, err) = CliRunner.Run("bench", "--parts", "train,gpu", "--json");
         Assert.AreEqual(1, code);
         Assert.AreEqual("error: --parts: unknown part 'gpu'; expected train, infer, latency, features.", err.Trim());
+        (code, _, err) = CliRunner.Run("bench", "--parts", "train", "--train-batch-sizes", "128,0", "--json");
+        Assert.AreEqual(1, code);
+        Assert.AreEqual("error: --train-batch-sizes: '0' is not a positive whole number.", err.Trim());
+        (code, _, err) = CliRunner.Run("bench", "--parts", "train", "--workers", "3", "--json");
+        Assert.AreEqual(1, code);
+        StringAssert.Contains(err, "Workers must be 0 (automatic), 1 or 2");
     }
 }

@@ -134,12 +134,13 @@ public sealed class CvrBenchmark
         parameters = Count(net);
         net.train();
         using var adam = new CvrAdam(net.named_parameters(), 1e-3);
-        var step = new CvrTrainStep(net, new CvrLoss(), adam, CPU, _o.GradientClipNorm) { PhaseSeconds = new double[4] };
+        using var step = new CvrTrainStep(net, new CvrLoss(), adam, CPU, _o.GradientClipNorm,
+            CvrTrainStep.ChooseWorkers(_o.Workers, torch.get_num_threads(), bs, CPU)) { PhaseSeconds = new double[4] };
         int nb = rows.Length / bs;
         ResetPeak();
         var r = TimedLoop(i => step.Run(pool, rows.AsSpan((i % nb) * bs, bs)), bs, _o.TrainSeconds);
         double total = step.PhaseSeconds.Sum();
-        return r with { PhaseShare = CvrTrainStep.Phases.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => Math.Round(step.PhaseSeconds[x.i] / total, 3)) };
+        return r with { Workers = step.Workers, PhaseShare = CvrTrainStep.Phases.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => Math.Round(step.PhaseSeconds[x.i] / total, 3)) };
     }
 
     /// <summary>

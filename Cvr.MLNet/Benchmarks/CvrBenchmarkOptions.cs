@@ -36,6 +36,12 @@ public sealed class CvrBenchmarkOptions
     public bool ManagedScorer { get; set; } = true;
     /// <summary>Batch inference through the managed batched forward (the library default) rather than libtorch. Default true.</summary>
     public bool ManagedBatch { get; set; } = true;
+    /// <summary>
+    /// Data-parallel workers of the training step (<see cref="Training.CvrTrainerOptions.DataParallelWorkers"/>):
+    /// 0 = the trainer's automatic choice for <see cref="Threads"/> and each batch size, 1 = off, 2 = two halves on two
+    /// single-threaded workers. Default 1, the trainer's default.
+    /// </summary>
+    public int Workers { get; set; } = 1;
     /// <summary>Gradient clipping in the timed steps (0 = off, as the reference). Default 0.</summary>
     public double GradientClipNorm { get; set; }
     /// <summary>Run training throughput. Default true.</summary>
@@ -69,6 +75,7 @@ public sealed class CvrBenchmarkOptions
         if (PoolSize < 1) Fail(nameof(PoolSize), PoolSize, "must be at least 1");
         if (Threads < 1) Fail(nameof(Threads), Threads, "must be at least 1");
         if (!(GradientClipNorm >= 0)) Fail(nameof(GradientClipNorm), GradientClipNorm, "must be non-negative");
+        if (Workers is < 0 or > 2) Fail(nameof(Workers), Workers, "must be 0 (automatic), 1 or 2");
         (Network ?? throw new ArgumentNullException(nameof(Network))).Validate();
         if (Network.InteractionFeatures != 0)
             throw new ArgumentOutOfRangeException(nameof(Network), Network.InteractionFeatures,

@@ -14,6 +14,8 @@ public sealed record ThroughputResult(double SamplesPerSecond, double MedianStep
 {
     /// <summary>Training only: share of the step time per phase (batch tensors, forward, backward, optimizer), over warm-up and timed steps.</summary>
     public IReadOnlyDictionary<string, double>? PhaseShare { get; init; }
+    /// <summary>Training only: data-parallel workers of the step (1 = the plain step on the calling thread).</summary>
+    public int Workers { get; init; } = 1;
 }
 
 /// <summary>Single-request latency through a <c>PredictionEngine</c> (feature lookup + model).</summary>

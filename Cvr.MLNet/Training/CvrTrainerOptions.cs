@@ -64,6 +64,15 @@ public sealed class CvrTrainerOptions
     public string Device { get; set; } = "cpu";
     /// <summary>Intra-op threads for libtorch (0 = leave libtorch's default). Default 0.</summary>
     public int Threads { get; set; }
+    /// <summary>
+    /// Data-parallel training steps: 2 splits each batch into two halves run by two worker threads with one
+    /// libtorch thread each (gradients combined in a fixed order: the same result as one thread up to float
+    /// rounding, independent of thread timing); 1 (default) runs every step on the calling thread with
+    /// <see cref="Threads"/> intra-op threads; 0 chooses 2 on the CPU when libtorch has at least 2 threads and
+    /// the batch has at least <see cref="CvrTrainStep.AutoDataParallelMinBatch"/> rows, else 1. Off by default
+    /// until a quiet-machine measurement shows the gain (docs/performance.md, session 3).
+    /// </summary>
+    public int DataParallelWorkers { get; set; } = 1;
     /// <summary>Threshold on PBuy for <c>PredictedLabel</c>. Default 0.5 (as the seed evaluates).</summary>
     public float DecisionThreshold { get; set; } = 0.5f;
     /// <summary>Label column for fav/cart (Boolean).</summary>
@@ -94,6 +103,7 @@ public sealed class CvrTrainerOptions
             Fail(nameof(BuyLossWeight), BuyLossWeight, "and FavCartLossWeight must be non-negative and not both zero");
         if (!(OovDropoutRate >= 0 && OovDropoutRate < 1)) Fail(nameof(OovDropoutRate), OovDropoutRate, "must be in [0, 1)");
         if (Threads < 0) Fail(nameof(Threads), Threads, "must be non-negative");
+        if (DataParallelWorkers is < 0 or > 2) Fail(nameof(DataParallelWorkers), DataParallelWorkers, "must be 0 (automatic), 1 or 2");
         if (!(DecisionThreshold > 0 && DecisionThreshold < 1)) Fail(nameof(DecisionThreshold), DecisionThreshold, "must be in (0, 1)");
         DeviceSelector.Parse(Device);
         if (Resume && CheckpointPath is null) throw new ArgumentOutOfRangeException(nameof(Resume), Resume, "Resume needs a CheckpointPath.");

@@ -45,7 +45,8 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         net.to(device);
         var loss = new CvrLoss(o.FavCartLossWeight, o.BuyLossWeight);
         using var adam = new CvrAdam(net.named_parameters(), o.LearningRate);
-        var step = new CvrTrainStep(net, loss, adam, device, o.GradientClipNorm);
+        using var step = new CvrTrainStep(net, loss, adam, device, o.GradientClipNorm,
+            CvrTrainStep.ChooseWorkers(o.DataParallelWorkers, torch.get_num_threads(), o.BatchSize, device));
         var rows = (int[])trainRows.Clone();
         Dictionary<string, Tensor>? best = null;
         double bestLoss = double.PositiveInfinity;
