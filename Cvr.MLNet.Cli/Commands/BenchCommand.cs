@@ -31,7 +31,7 @@ public static class BenchCommand
         var json = CliCommon.JsonOption();
         var noManaged = new Option<bool>("--no-managed-scorer") { Description = "Score single requests with a batch-1 libtorch forward instead of the managed scorer (to measure that lever)." };
         var noManagedBatch = new Option<bool>("--no-managed-batch") { Description = "Score inference batches with the libtorch forward instead of the managed batched forward (to measure that lever)." };
-        var workers = new Option<int>("--workers") { Description = "Data-parallel training workers: 1 = off (the trainer's default), 2 = two halves on two 1-thread workers, 0 = the trainer's automatic choice per batch size.", DefaultValueFactory = _ => 1 };
+        var workers = new Option<int>("--workers") { Description = "Data-parallel training workers: 0 = the trainer's automatic choice per batch size (its default), 1 = off, 2 = two halves on two 1-thread workers.", DefaultValueFactory = _ => 0 };
         var trainBatches = new Option<string>("--train-batch-sizes") { Description = "Comma list of training batch sizes (the reference gets the same).", DefaultValueFactory = _ => "128,1024,4096" };
         var cmd = new Command("bench", "Measure training, inference, single-request latency and feature-pipeline speed (optionally against PyTorch).");
         foreach (var o in new Option[] { seconds, warmup, threads, compare, reference, python, events, dense, workers, trainBatches, noTune, noInferenceMode, noManaged, noManagedBatch, parts, json }) cmd.Options.Add(o);

@@ -223,8 +223,8 @@ public sealed class DataParallelStepTests
         Assert.AreEqual(2, CvrTrainStep.ChooseWorkers(2, 1, 8, CPU), "an explicit 2 is kept");
         Assert.AreEqual(1, CvrTrainStep.ChooseWorkers(1, 8, 4096, CPU), "an explicit 1 is kept");
         Assert.AreEqual(1, CvrTrainStep.ChooseWorkers(2, 8, 4096, new Device(DeviceType.CUDA)), "workers are CPU-only");
-        Assert.AreEqual(1, new CvrTrainerOptions().DataParallelWorkers, "off by default");
-        Assert.AreEqual(1, new CvrBenchmarkOptions().Workers, "the benchmark measures the trainer's default");
+        Assert.AreEqual(0, new CvrTrainerOptions().DataParallelWorkers, "automatic by default");
+        Assert.AreEqual(new CvrTrainerOptions().DataParallelWorkers, new CvrBenchmarkOptions().Workers, "the benchmark measures the trainer's default");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrTrainerOptions { DataParallelWorkers = 3 }.Check());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrTrainerOptions { DataParallelWorkers = -1 }.Check());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrBenchmarkOptions { Workers = 3 }.Check());

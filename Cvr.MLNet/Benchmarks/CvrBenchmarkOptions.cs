@@ -39,9 +39,9 @@ public sealed class CvrBenchmarkOptions
     /// <summary>
     /// Data-parallel workers of the training step (<see cref="Training.CvrTrainerOptions.DataParallelWorkers"/>):
     /// 0 = the trainer's automatic choice for <see cref="Threads"/> and each batch size, 1 = off, 2 = two halves on two
-    /// single-threaded workers. Default 1, the trainer's default.
+    /// single-threaded workers. Default 0, the trainer's default.
     /// </summary>
-    public int Workers { get; set; } = 1;
+    public int Workers { get; set; }
     /// <summary>Gradient clipping in the timed steps (0 = off, as the reference). Default 0.</summary>
     public double GradientClipNorm { get; set; }
     /// <summary>Run training throughput. Default true.</summary>

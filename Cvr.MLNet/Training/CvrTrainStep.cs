@@ -27,7 +27,7 @@ internal sealed class CvrTrainStep : IDisposable
 
     /// <summary>
     /// Smallest batch for which <see cref="ChooseWorkers"/> picks 2 workers when asked to choose: halves of 32 rows.
-    /// A starting point, not a measured break-even (no run on the shared machine showed a gain; docs/performance.md, session 3).
+    /// Measured on an idle 2-core machine: +7–35 % at batch 128, even at 1024–4096 (docs/performance.md, session 3).
     /// </summary>
     public const int AutoDataParallelMinBatch = 64;
 

@@ -67,12 +67,14 @@ public sealed class CvrTrainerOptions
     /// <summary>
     /// Data-parallel training steps: 2 splits each batch into two halves run by two worker threads with one
     /// libtorch thread each (gradients combined in a fixed order: the same result as one thread up to float
-    /// rounding, independent of thread timing); 1 (default) runs every step on the calling thread with
-    /// <see cref="Threads"/> intra-op threads; 0 chooses 2 on the CPU when libtorch has at least 2 threads and
-    /// the batch has at least <see cref="CvrTrainStep.AutoDataParallelMinBatch"/> rows, else 1. Off by default
-    /// until a quiet-machine measurement shows the gain (docs/performance.md, session 3).
+    /// rounding, independent of thread timing); 1 runs every step on the calling thread with
+    /// <see cref="Threads"/> intra-op threads; 0 (default) chooses 2 on the CPU when libtorch has at least 2
+    /// threads and the batch has at least <see cref="CvrTrainStep.AutoDataParallelMinBatch"/> rows, else 1.
+    /// On an idle 2-core machine two workers train 7–35 % faster at batch 128 and the same at 1024–4096; on a
+    /// machine whose cores other processes keep busy they are slower (a step waits for its slower half): set 1
+    /// there (docs/performance.md, session 3). Weights are reproducible for a given choice.
     /// </summary>
-    public int DataParallelWorkers { get; set; } = 1;
+    public int DataParallelWorkers { get; set; }
     /// <summary>Threshold on PBuy for <c>PredictedLabel</c>. Default 0.5 (as the seed evaluates).</summary>
     public float DecisionThreshold { get; set; } = 0.5f;
     /// <summary>Label column for fav/cart (Boolean).</summary>
