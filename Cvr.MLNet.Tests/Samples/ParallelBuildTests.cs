@@ -10,10 +10,23 @@ namespace Cvr.MLNet.Tests.Samples;
 public sealed class ParallelBuildTests
 {
     [TestMethod]
-    public void UserHistoryMatchesAPlainGroupBy()
+    [DataRow(int.MaxValue, 0)] // one chunk (the small-log path)
+    [DataRow(1, 2)]
+    [DataRow(1, 3)]
+    [DataRow(1, 7)]
+    public void UserHistoryMatchesAPlainGroupBy(int threshold, int chunks)
     {
         var log = ColumnarFeatureReaderTests.Generated();
-        var history = UserHistory.Build(log);
+        UserHistory history;
+        int oldThreshold = UserHistory.ParallelRowThreshold;
+        var oldChunks = UserHistory.ChunksOverride;
+        try
+        {
+            UserHistory.ParallelRowThreshold = threshold;
+            UserHistory.ChunksOverride = chunks == 0 ? null : chunks;
+            history = UserHistory.Build(log);
+        }
+        finally { UserHistory.ParallelRowThreshold = oldThreshold; UserHistory.ChunksOverride = oldChunks; }
         var rows = Enumerable.Range(0, log.Count)
             .Select(r => (User: log.UserIdSpan[r], Hour: log.HourSpan[r], Beh: log.BehaviorSpan[r], Item: log.ItemIdSpan[r], Cat: log.CategoryIdSpan[r]))
             .ToArray();
@@ -84,5 +97,33 @@ public sealed class ParallelBuildTests
         CollectionAssert.AreEqual(expected, vocab.Ids);
         Assert.AreEqual(200, vocab.Size);
         Assert.AreEqual(10, vocab.OovBuckets);
+    }
+
+    [TestMethod]
+    [DataRow(2)]
+    [DataRow(3)]
+    [DataRow(5)]
+    [DataRow(8)]
+    public void VocabularyCountedOverHashPartitionsEqualsOneDictionary(int parts)
+    {
+        // Ids with heavy ties, negatives, extremes and a hot id: every partition count must merge into the
+        // exact single-threaded order (frequency descending, then id ascending).
+        var rng = new Random(parts);
+        var ids = Enumerable.Range(0, 60_000).Select(i => i % 97 == 0 ? 42
+            : rng.Next(4) switch { 0 => int.MinValue + rng.Next(3), 1 => int.MaxValue - rng.Next(3), _ => rng.Next(-5_000, 5_000) * 7 }).ToArray();
+        CollectionAssert.AreEqual(IdVocabulary.SortedCountKeys(ids), IdVocabulary.SortedCountKeysParallel(ids, parts));
+        CollectionAssert.AreEqual(IdVocabulary.SortedCountKeys([]), IdVocabulary.SortedCountKeysParallel([], parts));
+
+        int threshold = IdVocabulary.ParallelCountThreshold;
+        try
+        {
+            IdVocabulary.ParallelCountThreshold = int.MaxValue;
+            var plain = IdVocabulary.Fit(ids, maxSize: 3_000, oovShare: 0.02);
+            IdVocabulary.ParallelCountThreshold = 1;
+            var parallel = IdVocabulary.Fit(ids, maxSize: 3_000, oovShare: 0.02);
+            CollectionAssert.AreEqual(plain.Ids, parallel.Ids);
+            Assert.AreEqual(plain.Size, parallel.Size);
+        }
+        finally { IdVocabulary.ParallelCountThreshold = threshold; }
     }
 }

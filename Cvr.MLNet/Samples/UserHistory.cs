@@ -58,52 +58,87 @@ public sealed class UserHistory
             Days.AsSpan(ds, dn), DayCounts.AsSpan(ds * 4, dn * 4));
     }
 
+    /// <summary>Rows from which <see cref="Build"/> indexes users and scatters rows in parallel chunks.</summary>
+    internal static int ParallelRowThreshold { get; set; } = 1 << 20;
+    /// <summary>Chunk count instead of the processor count (tests: a chunking the machine would not pick).</summary>
+    internal static int? ChunksOverride { get; set; }
+
     /// <summary>Builds the index of <paramref name="log"/>.</summary>
     public static UserHistory Build(EventLog log)
     {
         ArgumentNullException.ThrowIfNull(log);
         var (firstHour, lastHour) = log.HourRange();
-        var users = log.UserIdSpan;
         int n = log.Count;
 
-        // Dense user index in ascending id order (deterministic whatever the file order): one dictionary probe
-        // per row gives a first-seen index, then a small remap to the rank of the id.
-        var firstSeen = new Dictionary<int, int>();
+        // Dense user index in ascending id order (deterministic whatever the file order). The rows are cut into
+        // contiguous chunks handled in parallel: one dictionary probe per row gives a chunk-local first-seen index,
+        // the chunks' ids are merged and ranked, and a small remap per chunk turns local indices into ranks.
+        int chunks = Math.Max(1, Math.Min(n, n >= ParallelRowThreshold ? ChunksOverride ?? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1));
+        var bounds = new int[chunks + 1];
+        for (int c = 0; c <= chunks; c++) bounds[c] = (int)((long)n * c / chunks);
         var rowUser = new int[n];
-        for (int r = 0; r < n; r++)
+        var localIds = new int[chunks][];
+        var userArr = log.UserIds;
+        Parallel.For(0, chunks, c =>
         {
-            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(firstSeen, users[r], out bool exists);
-            if (!exists) slot = firstSeen.Count - 1;
-            rowUser[r] = slot;
-        }
-        var userIds = new int[firstSeen.Count];
-        var seenOrder = new int[firstSeen.Count];
-        foreach (var (id, i) in firstSeen) { userIds[i] = id; seenOrder[i] = i; }
-        Array.Sort(userIds, seenOrder);
-        var rank = new int[userIds.Length];
-        var userIndex = new Dictionary<int, int>(userIds.Length);
-        for (int i = 0; i < userIds.Length; i++) { rank[seenOrder[i]] = i; userIndex.Add(userIds[i], i); }
+            var firstSeen = new Dictionary<int, int>();
+            for (int r = bounds[c]; r < bounds[c + 1]; r++)
+            {
+                ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(firstSeen, userArr[r], out bool exists);
+                if (!exists) slot = firstSeen.Count - 1;
+                rowUser[r] = slot;
+            }
+            var ids = new int[firstSeen.Count];
+            foreach (var (id, i) in firstSeen) ids[i] = id;
+            localIds[c] = ids;
+        });
+        var userIndex = new Dictionary<int, int>();
+        foreach (var ids in localIds) foreach (var id in ids) userIndex.TryAdd(id, 0);
+        var userIds = new int[userIndex.Count];
+        userIndex.Keys.CopyTo(userIds, 0);
+        Array.Sort(userIds);
+        for (int i = 0; i < userIds.Length; i++) userIndex[userIds[i]] = i;
+        int userCount = userIds.Length;
 
-        // Counting sort of rows by user.
-        var counts = new int[userIds.Length + 1];
-        for (int r = 0; r < n; r++) { int u = rank[rowUser[r]]; rowUser[r] = u; counts[u + 1]++; }
-        for (int u = 0; u < userIds.Length; u++) counts[u + 1] += counts[u];
+        // Counting sort of rows by user, stable (file order within a user): chunk c's rows of user u go after
+        // chunks 0..c−1's rows of u, so the chunks scatter in parallel into disjoint slots.
+        var chunkCounts = new int[chunks][];
+        Parallel.For(0, chunks, c =>
+        {
+            var rank = new int[localIds[c].Length];
+            for (int i = 0; i < rank.Length; i++) rank[i] = userIndex[localIds[c][i]];
+            var cc = new int[userCount];
+            for (int r = bounds[c]; r < bounds[c + 1]; r++) { int u = rank[rowUser[r]]; rowUser[r] = u; cc[u]++; }
+            chunkCounts[c] = cc;
+        });
+        var counts = new int[userCount + 1];
+        var starts = new int[chunks][];
+        for (int c = 0; c < chunks; c++) starts[c] = new int[userCount];
+        for (int u = 0, at = 0; u < userCount; u++)
+        {
+            counts[u] = at;
+            for (int c = 0; c < chunks; c++) { starts[c][u] = at; at += chunkCounts[c][u]; }
+            counts[u + 1] = at;
+        }
         // The scatter reads the log once, in file order, and writes each row's sort key next to its row:
         // key = (hour - firstHour) << 35 | behavior << 32 | (uint)item holds every field but the category.
         var perm = new int[n];
         var keys = new long[n];
-        var fill = (int[])counts.Clone();
-        var hoursSrc = log.HourSpan; var itemsSrc = log.ItemIdSpan; var behSrc = log.BehaviorSpan;
-        for (int r = 0; r < n; r++)
+        int[] hoursArr = log.Hours, itemsArr = log.ItemIds;
+        byte[] behArr = log.Behaviors;
+        Parallel.For(0, chunks, c =>
         {
-            int d = fill[rowUser[r]]++;
-            perm[d] = r;
-            keys[d] = ((long)(hoursSrc[r] - firstHour) << 35) | ((long)behSrc[r] << 32) | (uint)itemsSrc[r];
-        }
+            var fill = starts[c];
+            for (int r = bounds[c]; r < bounds[c + 1]; r++)
+            {
+                int d = fill[rowUser[r]]++;
+                perm[d] = r;
+                keys[d] = ((long)(hoursArr[r] - firstHour) << 35) | ((long)behArr[r] << 32) | (uint)itemsArr[r];
+            }
+        });
 
         // Users are independent: sort and de-duplicate each segment in parallel, then size the outputs
         // from the per-user counts and fill them in parallel (same result as one user after another).
-        int userCount = userIds.Length;
         int[] catsArr = log.CategoryIds;
         var distinctEvents = new int[userCount + 1];
         var distinctDays = new int[userCount + 1];
