@@ -52,7 +52,18 @@ public sealed class InteractionBulkFillTests
             .Array[0, 120].Select(Gen.Bool, (a, b) => (a, b));
 
     [TestMethod]
-    public void BulkEqualsThePerRowIndexAndTheDefinition_OnRandomLogsAndSampleOrders()
+    [DataRow(8L << 20)] // the default: one item block per core on these small logs
+    [DataRow(16L)]      // one item per block: many sweeps, every block boundary exercised
+    [DataRow(48L)]      // three items per block
+    public void BulkEqualsThePerRowIndexAndTheDefinition_OnRandomLogsAndSampleOrders(long itemBlockBytes)
+    {
+        long saved = InteractionBulkFill.ItemBlockBytes;
+        InteractionBulkFill.ItemBlockBytes = itemBlockBytes;
+        try { BulkEqualsThePerRowIndexAndTheDefinition(); }
+        finally { InteractionBulkFill.ItemBlockBytes = saved; }
+    }
+
+    private static void BulkEqualsThePerRowIndexAndTheDefinition()
     {
         Gen.Select(GenLog, GenSamples, Gen.Int[0, 5].Select(i => new[] { 1, 4, 10, 15, 16, 19 }[i])).Sample((rows, gs, stride) =>
         {

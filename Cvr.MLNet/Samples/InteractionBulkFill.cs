@@ -56,7 +56,11 @@ internal static class InteractionBulkFill
         next = null;
 
         // Items: each row's dense item (−1 unknown, −2 after the log), probed in parallel; rows in hour order.
-        int parts = stride > InteractionFeatures.ItemCounts ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 0;
+        // Item blocks: at least one per core, and small enough that a block's counters (16 B per item) stay in
+        // cache while its sweep hits them in item order, which is random.
+        int parts = stride > InteractionFeatures.ItemCounts
+            ? Math.Max(Math.Clamp(Environment.ProcessorCount, 1, 8), (int)Math.Min(1024, ((long)index.ItemIndex.Count * 16 + ItemBlockBytes - 1) / ItemBlockBytes))
+            : 0;
         var itemOf = scratch;
         int[]? order = null;
         if (parts > 0)
@@ -92,6 +96,9 @@ internal static class InteractionBulkFill
     }
 
     private const int ProbeRows = 65_536;
+
+    /// <summary>Target size of one item block's counters.</summary>
+    internal static long ItemBlockBytes { get; set; } = 8L << 20;
 
     /// <summary>Writes values [from, from + values.Length) of row <paramref name="r"/> that fall inside the stride, saturated.</summary>
     private static void Store(ushort[] destination, int r, int stride, ReadOnlySpan<int> values, int from)
