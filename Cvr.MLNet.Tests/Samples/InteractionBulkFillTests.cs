@@ -87,24 +87,8 @@ public sealed class InteractionBulkFillTests
         }, iter: 300);
     }
 
-    /// <summary>Reference computation straight from the definition: distinct events strictly before the hour.</summary>
-    private static float[] Naive(IEnumerable<(int User, int Item, int Cat, int Beh, int Hour)> rows, int user, int item, int cat, int hour)
-    {
-        var ev = rows.Where(r => r.Hour < hour).Select(r => (r.User, r.Item, r.Beh, r.Hour, r.Cat)).Distinct().ToList();
-        var v = new float[F.Length];
-        foreach (var e in ev.Where(e => e.User == user))
-        {
-            v[F.UserCounts + e.Beh - 1]++;
-            if (e.Cat == cat) { v[F.UserCategoryCounts + e.Beh - 1]++; if (e.Hour >= hour - 24) v[F.UserCategoryRecent]++; }
-            if (e.Item == item) v[F.UserItemCounts + e.Beh - 1]++;
-        }
-        var catHours = ev.Where(e => e.User == user && e.Cat == cat).Select(e => e.Hour).ToList();
-        var itemHours = ev.Where(e => e.User == user && e.Item == item).Select(e => e.Hour).ToList();
-        v[F.UserCategoryHoursSince] = catHours.Count == 0 ? F.NoEventHours : Math.Min(hour - catHours.Max(), F.NoEventHours);
-        v[F.UserItemHoursSince] = itemHours.Count == 0 ? F.NoEventHours : Math.Min(hour - itemHours.Max(), F.NoEventHours);
-        foreach (var e in ev.Where(e => e.Item == item)) v[F.ItemCounts + e.Beh - 1]++;
-        return v;
-    }
+    private static float[] Naive(IEnumerable<(int User, int Item, int Cat, int Beh, int Hour)> rows, int user, int item, int cat, int hour) =>
+        InteractionFeatureTests.Naive(rows, user, item, cat, hour);
 
     [TestMethod]
     public void BoundaryCases_NoHistory_ItemFirstSeenAtTheHour_SameHourEvents_TheCap()

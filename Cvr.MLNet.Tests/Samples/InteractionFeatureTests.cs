@@ -23,7 +23,7 @@ public sealed class InteractionFeatureTests
     }
 
     /// <summary>Reference computation straight from the definition: distinct events strictly before the hour.</summary>
-    private static float[] Naive(IEnumerable<(int User, int Item, int Cat, int Beh, int Hour)> rows, int user, int item, int cat, int hour)
+    internal static float[] Naive(IEnumerable<(int User, int Item, int Cat, int Beh, int Hour)> rows, int user, int item, int cat, int hour)
     {
         var ev = rows.Where(r => r.Hour < hour).Select(r => (r.User, r.Item, r.Beh, r.Hour, r.Cat)).Distinct().ToList();
         var v = new float[F.Length];
