@@ -112,6 +112,7 @@ public static class BenchCommand
             ["trainSamplesPerSec"] = Rates(r.Train.Select(x => KeyValuePair.Create(x.Key, x.Value.SamplesPerSecond))),
             ["inferSamplesPerSec"] = Rates(r.Infer.Select(x => KeyValuePair.Create(x.Key, x.Value.SamplesPerSecond))),
             ["singleLatencyUs"] = r.Latency is { } l ? new JsonObject { ["p50"] = Math.Round(l.P50Us, 1), ["p99"] = Math.Round(l.P99Us, 1), ["p90"] = Math.Round(l.P90Us, 1), ["mean"] = Math.Round(l.MeanUs, 1), ["calls"] = l.Calls } : null,
+            ["featureLookupUs"] = r.FeatureLookup is { } fl ? new JsonObject { ["p50"] = Math.Round(fl.P50Us, 2), ["p99"] = Math.Round(fl.P99Us, 2), ["p90"] = Math.Round(fl.P90Us, 2), ["mean"] = Math.Round(fl.MeanUs, 2), ["calls"] = fl.Calls } : null,
             ["featureEventsPerSec"] = r.Features is { } f ? Math.Round(f.EventsPerSecond) : null,
         };
         var peak = new JsonObject
@@ -211,6 +212,11 @@ public static class BenchCommand
         {
             Row("single request p50", l.P50Us, t?.LatencyP50Us, lowerIsBetter: true, unit: " µs");
             Row("single request p99", l.P99Us, t?.LatencyP99Us, lowerIsBetter: true, unit: " µs");
+        }
+        if (r.FeatureLookup is { } fl)
+        {
+            Row("feature lookup p50 (no model)", fl.P50Us, null, unit: " µs");
+            Row("feature lookup p99 (no model)", fl.P99Us, null, unit: " µs");
         }
         if (r.Features is { } f) Row("feature pipeline events/s", f.EventsPerSecond, null);
         long peak = Math.Max(r.Train.Values.Concat(r.Infer.Values).Select(x => x.PeakRssBytes).DefaultIfEmpty(0).Max(),

@@ -83,12 +83,35 @@ public sealed class BenchmarkTests
     }
 
     [TestMethod]
+    public void FeatureAndLatencyParts_OnASmallLog_ReportTheFeaturePipelineBothLatenciesAndTheLookupAlone()
+    {
+        var log = TestLogs.Random(users: 30, days: 6);
+        var o = new CvrBenchmarkOptions
+        {
+            Threads = 1, Train = false, Infer = false, LatencyCalls = 50, LatencyWarmup = 5,
+            Network = new CvrNetworkOptions
+            {
+                ItemEmbeddingDim = 8, UserEmbeddingDim = 8, CategoryEmbeddingDim = 4,
+                LongTermEmbeddingDim = 8, DinHidden = [8, 4], PleLayers = [[16], [16, 8]], UseTimeGap = false, InteractionFeatures = 0,
+            },
+        };
+        var r = new CvrBenchmark(o).Run(log);
+        Assert.AreEqual(log.Count, r.Features!.Events);
+        Assert.IsGreaterThan(0, r.Features.Samples);
+        Assert.AreEqual(50, r.Latency!.Calls);
+        Assert.AreEqual(50, r.FeatureLookup!.Calls);
+        Assert.IsTrue(r.FeatureLookup.P50Us > 0 && r.FeatureLookup.P50Us <= r.FeatureLookup.P99Us);
+        Assert.IsTrue(r.Latency.P50Us > 0 && r.Latency.P50Us <= r.Latency.P99Us);
+    }
+
+    [TestMethod]
     public void Report_HasTheIssueKeys_AndRatiosAreOursOverPyTorch()
     {
         var r = new CvrBenchmarkResult { Threads = 2, LoadAverage = [1, 2] };
         r.Train[128] = new ThroughputResult(3000, 3100, 10, 1, 40, 1.9, 1 << 30, [0.5, 0.2]) { PhaseShare = new Dictionary<string, double> { ["forward"] = 1 } };
         r.Infer[256] = new ThroughputResult(20000, 21000, 10, 1, 12, 1.9, 1 << 30);
         r.Latency = new LatencyResult(2000, 400, 600, 1000, 450, 1 << 30);
+        r.FeatureLookup = new LatencyResult(2000, 9.5, 11, 28.25, 10, 1 << 30);
         var torchJson = JsonNode.Parse("""{"train":{"128":{"samples_per_s":1500.0,"cpu_util":0.95}},"infer":{"256":{"samples_per_s":10000.0}},"single_sample_latency":{"inference_mode":{"p50_us":800.0,"p99_us":1500.0}}}""")!.AsObject();
         var t = new PyTorchResult(new() { [128] = 1500 }, new() { [256] = 10000 }, 800, 1500, 2L << 30, torchJson);
         var j = BenchCommand.Report(r, t, null, 0);
@@ -97,6 +120,8 @@ public sealed class BenchmarkTests
         Assert.AreEqual(20000, j["inferSamplesPerSec"]!["256"]!.GetValue<double>());
         Assert.AreEqual(400, j["singleLatencyUs"]!["p50"]!.GetValue<double>());
         Assert.AreEqual(1000, j["singleLatencyUs"]!["p99"]!.GetValue<double>());
+        Assert.AreEqual(9.5, j["featureLookupUs"]!["p50"]!.GetValue<double>());
+        Assert.AreEqual(28.25, j["featureLookupUs"]!["p99"]!.GetValue<double>());
         Assert.AreEqual(2.0, j["ratios"]!["trainSamplesPerSec"]!["128"]!.GetValue<double>());
         Assert.AreEqual(2.0, j["ratios"]!["inferSamplesPerSec"]!["256"]!.GetValue<double>());
         Assert.AreEqual(2.0, j["ratios"]!["singleLatencyUs"]!["p50"]!.GetValue<double>());

@@ -50,6 +50,8 @@ public sealed class CvrBenchmarkResult
     public SortedDictionary<int, ThroughputResult> Infer { get; } = [];
     /// <summary>Single-request latency (null when not run).</summary>
     public LatencyResult? Latency { get; set; }
+    /// <summary>The feature lookup of a single request alone (every feature, no model; null when not run).</summary>
+    public LatencyResult? FeatureLookup { get; set; }
     /// <summary>Feature pipeline throughput (null when not run).</summary>
     public FeatureResult? Features { get; set; }
     /// <summary>Parameters of the benchmarked network.</summary>
