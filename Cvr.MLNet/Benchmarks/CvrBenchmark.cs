@@ -106,7 +106,7 @@ public sealed class CvrBenchmark
                 ct.ThrowIfCancellationRequested();
                 result.Latency = SingleLatency(ml, transformer, samples);
                 _log($"latency: p50 {result.Latency.P50Us:F0} us, p99 {result.Latency.P99Us:F0} us");
-                result.FeatureLookup = FeatureLookupLatency(ml, transformer, samples);
+                result.FeatureLookup = FeatureLookupLatency(ml, transformer, samples, events!.HourRange().Last);
                 _log($"feature lookup (every feature, no model): p50 {result.FeatureLookup.P50Us:F1} us, p99 {result.FeatureLookup.P99Us:F1} us");
             }
         }
@@ -205,29 +205,8 @@ public sealed class CvrBenchmark
         var chain = new TransformerChain<ITransformer>(features, model);
         using var engine = ml.Model.CreatePredictionEngine<CvrRequest, CvrPrediction>(chain);
         // Requests: distinct clicks of the log's last days, each scored at its own hour (full histories).
-        var rng = new Random(_o.Seed);
-        int n = _o.LatencyWarmup + _o.LatencyCalls, from = Math.Max(0, samples.Count - 200_000);
-        var requests = new CvrRequest[n];
-        for (int i = 0; i < n; i++)
-        {
-            int s = from + rng.Next(samples.Count - from);
-            requests[i] = new CvrRequest { UserId = samples.UserIds[s], ItemId = samples.ItemIds[s], CategoryId = samples.CategoryIds[s], Time = TianchiTime.FromHour(samples.Hours[s]) };
-        }
-        for (int i = 0; i < _o.LatencyWarmup; i++) engine.Predict(requests[i]);
-        GC.Collect();
-        ResetPeak();
-        var us = new double[_o.LatencyCalls];
-        double checksum = 0;
-        for (int i = 0; i < us.Length; i++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            checksum += engine.Predict(requests[_o.LatencyWarmup + i]).PBuy;
-            us[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
-        }
-        if (!double.IsFinite(checksum)) throw new InvalidOperationException("Single-request predictions were not finite.");
-        var sorted = (double[])us.Clone();
-        Array.Sort(sorted);
-        return new LatencyResult(us.Length, Pct(sorted, 50), Pct(sorted, 90), Pct(sorted, 99), us.Average(), ProcessTuning.PeakRss());
+        var requests = Requests(samples, new Random(_o.Seed), (s, _) => samples.Hours[s]);
+        return TimeRequests(requests, r => engine.Predict(r).PBuy, "Single-request predictions");
     }
 
     /// <summary>The features of one request, every column the default chain makes (interaction features included).</summary>
@@ -244,30 +223,43 @@ public sealed class CvrBenchmark
 
     /// <summary>
     /// The feature lookup alone: a <c>PredictionEngine</c> over the fitted feature chain (no model) for requests
-    /// after the log's end, i.e. from the compact serving state, as a host app's requests are.
+    /// in the hours after the log's last event, i.e. from the compact serving state, as a host app's requests are.
     /// </summary>
-    private LatencyResult FeatureLookupLatency(MLContext ml, ITransformer features, CvrSampleSet samples)
+    private LatencyResult FeatureLookupLatency(MLContext ml, ITransformer features, CvrSampleSet samples, int lastHour)
     {
         using var engine = ml.Model.CreatePredictionEngine<CvrRequest, FeatureRow>(features);
-        var rng = new Random(_o.Seed + 1);
-        int n = _o.LatencyWarmup + _o.LatencyCalls, from = Math.Max(0, samples.Count - 200_000), last = samples.Hours.Length == 0 ? 0 : samples.Hours.Max();
+        var requests = Requests(samples, new Random(_o.Seed + 1), (_, rng) => lastHour + 1 + rng.Next(6));
+        return TimeRequests(requests, r => { var row = engine.Predict(r); return row.Interactions[0] + row.SeqItemIndices[0]; }, "Feature lookups");
+    }
+
+    /// <summary>Warm-up + timed requests: (user, item, category) of distinct clicks among the last 200 k samples, at <paramref name="hour"/>(sample, rng).</summary>
+    private CvrRequest[] Requests(CvrSampleSet samples, Random rng, Func<int, Random, int> hour)
+    {
+        int n = _o.LatencyWarmup + _o.LatencyCalls, from = Math.Max(0, samples.Count - 200_000);
         var requests = new CvrRequest[n];
         for (int i = 0; i < n; i++)
         {
             int s = from + rng.Next(samples.Count - from);
-            requests[i] = new CvrRequest { UserId = samples.UserIds[s], ItemId = samples.ItemIds[s], CategoryId = samples.CategoryIds[s], Time = TianchiTime.FromHour(last + 1 + rng.Next(6)) };
+            requests[i] = new CvrRequest { UserId = samples.UserIds[s], ItemId = samples.ItemIds[s], CategoryId = samples.CategoryIds[s], Time = TianchiTime.FromHour(hour(s, rng)) };
         }
-        for (int i = 0; i < _o.LatencyWarmup; i++) engine.Predict(requests[i]);
+        return requests;
+    }
+
+    /// <summary>Runs the warm-up requests, then times each of the rest; <paramref name="call"/> returns a value summed as a checksum that must stay finite.</summary>
+    private LatencyResult TimeRequests(CvrRequest[] requests, Func<CvrRequest, double> call, string what)
+    {
+        for (int i = 0; i < _o.LatencyWarmup; i++) call(requests[i]);
+        GC.Collect();
+        ResetPeak();
         var us = new double[_o.LatencyCalls];
         double checksum = 0;
         for (int i = 0; i < us.Length; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            var row = engine.Predict(requests[_o.LatencyWarmup + i]);
+            checksum += call(requests[_o.LatencyWarmup + i]);
             us[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
-            checksum += row.Interactions[0] + row.SeqItemIndices[0];
         }
-        if (!double.IsFinite(checksum)) throw new InvalidOperationException("Feature lookups were not finite.");
+        if (!double.IsFinite(checksum)) throw new InvalidOperationException($"{what} were not finite.");
         var sorted = (double[])us.Clone();
         Array.Sort(sorted);
         return new LatencyResult(us.Length, Pct(sorted, 50), Pct(sorted, 90), Pct(sorted, 99), us.Average(), ProcessTuning.PeakRss());
