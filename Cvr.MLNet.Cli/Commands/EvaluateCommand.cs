@@ -150,6 +150,7 @@ public static class EvaluateCommand
         tianchi["truth"] = r.Model.Score?.Truth;
         var baselines = new JsonObject { ["cartRule"] = Method(r.CartRule) };
         if (r.LightGbm is not null) baselines["lightGbm"] = Method(r.LightGbm);
+        if (r.Blend is not null) baselines["modelPlusLightGbm"] = Method(r.Blend);
         return new JsonObject
         {
             ["day"] = TianchiTime.ToText(r.Day)[..10],
@@ -177,7 +178,7 @@ public static class EvaluateCommand
             if (x?.Score is not { } s) return;
             d.AddRow(name, F(s.Precision), F(s.Recall), F(s.F1), s.Predicted.ToString(CultureInfo.InvariantCulture), F(x.ClickAuc), F(x.CandidateAuc));
         }
-        Row("CVR model", r.Model); Row("cart rule", r.CartRule); Row("LightGBM", r.LightGbm);
+        Row("CVR model", r.Model); Row("cart rule", r.CartRule); Row("LightGBM", r.LightGbm); Row("model + LightGBM", r.Blend);
         CliCommon.Out.Write(d);
         CliCommon.Out.WriteLine($"{TianchiTime.ToText(r.Day)[..10]}: {r.Candidates} candidates, candidate recall {F(r.CandidateRecall)}, {r.Model.Score!.Truth} purchases");
     }

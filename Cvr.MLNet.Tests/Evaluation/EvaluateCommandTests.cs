@@ -29,10 +29,10 @@ public sealed class EvaluateCommandTests
                     Assert.IsTrue(t.TryGetProperty(key, out _), $"tianchi.{key}");
                 // F1 is null only when the day has no purchases in P and nothing was predicted (0/0).
                 if (t.GetProperty("truth").GetInt32() > 0) Assert.IsTrue(t.GetProperty("f1").GetDouble() is >= 0 and <= 1);
-                foreach (var b in new[] { "cartRule", "lightGbm" })
+                foreach (var b in new[] { "cartRule", "lightGbm", "modelPlusLightGbm" })
                     foreach (var key in new[] { "f1", "precision", "recall", "predicted" })
                         Assert.IsTrue(root.GetProperty("baselines").GetProperty(b).TryGetProperty(key, out _), $"{b}.{key}");
-                foreach (var b in new[] { "cartRule", "lightGbm" }) // null when day D−1's clicks hold one class only
+                foreach (var b in new[] { "cartRule", "lightGbm", "modelPlusLightGbm" }) // null when day D−1's clicks hold one class only
                     Assert.IsTrue(root.GetProperty("baselines").GetProperty(b).GetProperty("auc").ValueKind is JsonValueKind.Number or JsonValueKind.Null, b);
             }
 

@@ -106,7 +106,7 @@ public sealed class TianchiTaskTests
 
         Assert.AreEqual(4, r.Candidates);
         Assert.AreEqual(0.5, r.CandidateRecall);
-        foreach (var m in new[] { r.Model, r.LightGbm! })
+        foreach (var m in new[] { r.Model, r.LightGbm!, r.Blend! })
         {
             Assert.AreEqual(1.0, m.Fraction); // every selection-day candidate was bought
             Assert.AreEqual(1.0, m.SelectionF1);

@@ -49,8 +49,10 @@ public sealed record TianchiMethodResult(TianchiScore? Score, double? Fraction, 
 /// <param name="CartRule">The cart rule baseline.</param>
 /// <param name="LightGbm">The LightGBM baseline (null when skipped).</param>
 /// <param name="TrainResult">The in-process training run (null when a model was given).</param>
+/// <param name="Blend">The CVR model's P(buy) and the LightGBM baseline combined by <see cref="ScoreBlend.MeanLogit"/> (null without LightGBM).</param>
 public sealed record TianchiReport(int Day, int Candidates, double? CandidateRecall, CvrMetrics? ClickMetrics,
-    TianchiMethodResult Model, TianchiMethodResult CartRule, TianchiMethodResult? LightGbm, CvrTrainResult? TrainResult)
+    TianchiMethodResult Model, TianchiMethodResult CartRule, TianchiMethodResult? LightGbm, CvrTrainResult? TrainResult,
+    TianchiMethodResult? Blend = null)
 {
     /// <summary>True when the log held the scored day's events (precision/recall/F1 are known).</summary>
     public bool HasTruth => Model.Score is not null;
@@ -122,9 +124,15 @@ public static class TianchiProtocol
         var truthS = TianchiCandidates.Purchases(log, s, items);
         var labelsS = candS.Labels(truthS);
         var reqS = CvrScoring.Requests(candS.UserIds, candS.ItemIds, candS.CategoryIds, s);
-        var pickM = TopKSelection.Choose(CvrScoring.Score(model, reqS).PBuy, labelsS, truthS.Count);
-        (int K, double F1, double Fraction) pickL = default;
-        if (lgb is not null) pickL = TopKSelection.Choose(lgb.Score(lgbFeatures!.Transform(reqS)), labelsS, truthS.Count);
+        var scoreMS = CvrScoring.Score(model, reqS).PBuy;
+        var pickM = TopKSelection.Choose(scoreMS, labelsS, truthS.Count);
+        (int K, double F1, double Fraction) pickL = default, pickB = default;
+        if (lgb is not null)
+        {
+            var scoreLS = lgb.Score(lgbFeatures!.Transform(reqS));
+            pickL = TopKSelection.Choose(scoreLS, labelsS, truthS.Count);
+            pickB = TopKSelection.Choose(ScoreBlend.MeanLogit(scoreMS, scoreLS), labelsS, truthS.Count);
+        }
 
         // 3. Day D−1 hour by hour: score its click samples point-in-time, then feed the hour's events.
         CvrSampleSet? clicks = null;
@@ -176,14 +184,17 @@ public static class TianchiProtocol
                 clickScores is null ? null : Defined(BinaryMetrics.Auc(clicks!.Buy, clickScores)), chosen);
         }
         var modelResult = Method(scoreM, pickM, clicks is null ? null : cBuy);
-        TianchiMethodResult? lgbResult = lgb is null ? null : Method(lgb.Score(lgbFeatures!.Transform(reqD)), pickL, clicks is null ? null : cLgb);
+        var scoreLD = lgb?.Score(lgbFeatures!.Transform(reqD));
+        TianchiMethodResult? lgbResult = scoreLD is null ? null : Method(scoreLD, pickL, clicks is null ? null : cLgb);
+        TianchiMethodResult? blendResult = scoreLD is null ? null
+            : Method(ScoreBlend.MeanLogit(scoreM, scoreLD), pickB, clicks is null ? null : ScoreBlend.MeanLogit(cBuy, cLgb));
         var cartPairs = cart.OrderBy(p => p).ToList();
         var cartResult = new TianchiMethodResult(truthD is null ? null : TianchiScore.Compute(cartPairs, truthD), null, null,
             labelsD is null ? null : Defined(BinaryMetrics.Auc(labelsD, candD.UserIds.Select((u, i) => cart.Contains(candD[i]) ? 1f : 0f).ToArray())),
             clickCart is null ? null : Defined(BinaryMetrics.Auc(clicks!.Buy, clickCart)), cartPairs);
 
         var metrics = clicks is null ? null : CvrEvaluator.Evaluate(clicks, cFav, cBuy, truth);
-        return new TianchiReport(d, candD.Count, truthD is null ? null : candD.Recall(truthD), metrics, modelResult, cartResult, lgbResult, trained);
+        return new TianchiReport(d, candD.Count, truthD is null ? null : candD.Recall(truthD), metrics, modelResult, cartResult, lgbResult, trained, blendResult);
     }
 
     private static double? Defined(double v) => double.IsNaN(v) ? null : v;
