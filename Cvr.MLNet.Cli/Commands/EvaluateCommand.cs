@@ -149,8 +149,18 @@ public static class EvaluateCommand
         tianchi["candidates"] = r.Candidates;
         tianchi["truth"] = r.Model.Score?.Truth;
         var baselines = new JsonObject { ["cartRule"] = Method(r.CartRule) };
-        if (r.LightGbm is not null) baselines["lightGbm"] = Method(r.LightGbm);
-        if (r.Blend is not null) baselines["modelPlusLightGbm"] = Method(r.Blend);
+        if (r.LightGbm is not null)
+        {
+            var l = Method(r.LightGbm);
+            l["favCartAuc"] = Num(r.LightGbmFavCartClickAuc);
+            baselines["lightGbm"] = l;
+        }
+        if (r.Blend is not null)
+        {
+            var b = Method(r.Blend);
+            b["favCartAuc"] = Num(r.BlendFavCartClickAuc);
+            baselines["modelPlusLightGbm"] = b;
+        }
         return new JsonObject
         {
             ["day"] = TianchiTime.ToText(r.Day)[..10],

@@ -34,6 +34,15 @@ public sealed class EvaluateCommandTests
                         Assert.IsTrue(root.GetProperty("baselines").GetProperty(b).TryGetProperty(key, out _), $"{b}.{key}");
                 foreach (var b in new[] { "cartRule", "lightGbm", "modelPlusLightGbm" }) // null when day D−1's clicks hold one class only
                     Assert.IsTrue(root.GetProperty("baselines").GetProperty(b).GetProperty("auc").ValueKind is JsonValueKind.Number or JsonValueKind.Null, b);
+                // The fav/cart click AUC of LightGBM and of the blend: null exactly when D−1's fav/cart labels hold one class.
+                var fc = root.GetProperty("favCart");
+                bool oneClass = fc.GetProperty("positives").GetInt32() is var pos && (pos == 0 || pos == fc.GetProperty("samples").GetInt32());
+                foreach (var b in new[] { "lightGbm", "modelPlusLightGbm" })
+                {
+                    var v = root.GetProperty("baselines").GetProperty(b).GetProperty("favCartAuc");
+                    Assert.AreEqual(oneClass, v.ValueKind == JsonValueKind.Null, b);
+                    if (!oneClass) Assert.IsTrue(v.GetDouble() is >= 0 and <= 1, b);
+                }
             }
 
             var sub = Path.Combine(dir, "submission.csv");

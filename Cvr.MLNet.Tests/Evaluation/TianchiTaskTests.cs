@@ -119,6 +119,10 @@ public sealed class TianchiTaskTests
         Assert.AreEqual(2, r.ClickMetrics!.Buy.Count);
         Assert.AreEqual(1, r.ClickMetrics.Buy.Positives);
         Assert.AreEqual(0.5, r.CartRule.ClickAuc); // the rule scores both clicks 0
+        // Neither click is followed by a fav/cart of its pair: no fav/cart AUC for LightGBM or the blend.
+        Assert.AreEqual(0, r.ClickMetrics.FavCart.Positives);
+        Assert.IsNull(r.LightGbmFavCartClickAuc);
+        Assert.IsNull(r.BlendFavCartClickAuc);
 
         var ex = Assert.ThrowsExactly<ArgumentException>(() => TianchiProtocol.Run(ml, HandLog(), Day + 48, o, P));
         StringAssert.StartsWith(ex.Message, "Day 2014-12-12 needs the events of 2014-12-11 (the day before); the log ends at 2014-12-10 20.");

@@ -57,14 +57,19 @@ public sealed class LightGbmBaseline
     }
 
     /// <summary>Trains on the featurized samples (output of the fitted <c>CvrFeatures</c> chain on <paramref name="samples"/>).</summary>
-    public static LightGbmBaseline Train(MLContext ml, IDataView featurized, CvrSampleSet samples, LightGbmBaselineOptions? options = null)
+    /// <param name="ml">The ML.NET context.</param>
+    /// <param name="featurized">The samples' features.</param>
+    /// <param name="samples">The samples (labels and weights).</param>
+    /// <param name="options">Boosting options (defaults when null).</param>
+    /// <param name="favCart">Learn the fav/cart label instead of the buy label.</param>
+    public static LightGbmBaseline Train(MLContext ml, IDataView featurized, CvrSampleSet samples, LightGbmBaselineOptions? options = null, bool favCart = false)
     {
         options ??= new LightGbmBaselineOptions();
         options.Check();
         var x = ReadFeatures(featurized);
         if (x.Length != samples.Count) throw new ArgumentException($"{x.Length} featurized rows for {samples.Count} samples.");
         var rows = new Row[x.Length];
-        for (int i = 0; i < rows.Length; i++) rows[i] = new Row { Features = x[i], Label = samples.Buy[i], Weight = samples.Weights[i] };
+        for (int i = 0; i < rows.Length; i++) rows[i] = new Row { Features = x[i], Label = favCart ? samples.FavCart[i] : samples.Buy[i], Weight = samples.Weights[i] };
         var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
         {
             NumberOfIterations = options.Iterations, NumberOfLeaves = options.Leaves, LearningRate = options.LearningRate,

@@ -50,9 +50,11 @@ public sealed record TianchiMethodResult(TianchiScore? Score, double? Fraction, 
 /// <param name="LightGbm">The LightGBM baseline (null when skipped).</param>
 /// <param name="TrainResult">The in-process training run (null when a model was given).</param>
 /// <param name="Blend">The CVR model's P(buy) and the LightGBM baseline combined by <see cref="ScoreBlend.MeanLogit"/> (null without LightGBM).</param>
+/// <param name="LightGbmFavCartClickAuc">Click AUC on fav/cart of a LightGBM trained on that label (null without LightGBM or day D).</param>
+/// <param name="BlendFavCartClickAuc">Click AUC on fav/cart of the model's P(fav/cart) and that LightGBM combined like <paramref name="Blend"/>.</param>
 public sealed record TianchiReport(int Day, int Candidates, double? CandidateRecall, CvrMetrics? ClickMetrics,
     TianchiMethodResult Model, TianchiMethodResult CartRule, TianchiMethodResult? LightGbm, CvrTrainResult? TrainResult,
-    TianchiMethodResult? Blend = null)
+    TianchiMethodResult? Blend = null, double? LightGbmFavCartClickAuc = null, double? BlendFavCartClickAuc = null)
 {
     /// <summary>True when the log held the scored day's events (precision/recall/F1 are known).</summary>
     public bool HasTruth => Model.Score is not null;
@@ -107,7 +109,7 @@ public static class TianchiProtocol
                 throw new ArgumentException($"The model's log ends at {TianchiTime.ToText(fitted)}, not before {prev}: it has seen the selection day (choose a later --day or a model trained on less).", nameof(model));
             CvrScoring.AppendEvents(log, fitted + 1, s, model); // catch the state up to D−1 00:00
         }
-        ITransformer? lgbFeatures = null; LightGbmBaseline? lgb = null;
+        ITransformer? lgbFeatures = null; LightGbmBaseline? lgb = null, lgbFav = null;
         if (options.LightGbm is not null)
         {
             options.Log?.Report("training the LightGBM baseline");
@@ -115,7 +117,10 @@ public static class TianchiProtocol
             var samples = trained?.Samples ?? CvrSampleSet.Build(source.History, options.Pipeline.Samples);
             var view = samples.ToDataView();
             lgbFeatures = ml.Transforms.CvrFeatures(source, options.Pipeline.Vocabulary).Fit(view);
-            lgb = LightGbmBaseline.Train(ml, lgbFeatures.Transform(view), samples, options.LightGbm);
+            var featurized = lgbFeatures.Transform(view);
+            lgb = LightGbmBaseline.Train(ml, featurized, samples, options.LightGbm);
+            // A second one on the fav/cart label, only for the click metrics (the day task ranks purchases).
+            if (hasTruth) lgbFav = LightGbmBaseline.Train(ml, featurized, samples, options.LightGbm, favCart: true);
         }
 
         // 2. Selection day D−1: scored at D−1 00:00 with the state as of then.
@@ -136,12 +141,12 @@ public static class TianchiProtocol
 
         // 3. Day D−1 hour by hour: score its click samples point-in-time, then feed the hour's events.
         CvrSampleSet? clicks = null;
-        float[] cFav = [], cBuy = [], cLgb = [];
+        float[] cFav = [], cBuy = [], cLgb = [], cLgbFav = [];
         if (hasTruth)
         {
             clicks = CvrSampleSet.Build(UserHistory.Build(log.Before(d + options.Pipeline.Samples.HorizonHours)),
                 new CvrSampleOptions { HorizonHours = options.Pipeline.Samples.HorizonHours, FromHour = s, ToHour = d });
-            cFav = new float[clicks.Count]; cBuy = new float[clicks.Count]; cLgb = new float[clicks.Count];
+            cFav = new float[clicks.Count]; cBuy = new float[clicks.Count]; cLgb = new float[clicks.Count]; cLgbFav = new float[clicks.Count];
         }
         options.Log?.Report($"feeding the events of {prev}");
         var dayRows = RowsByHour(log, s, d);
@@ -157,7 +162,12 @@ public static class TianchiProtocol
                     var view = hour.ToDataView();
                     var (f, b) = CvrScoring.Score(model, view);
                     f.CopyTo(cFav, at); b.CopyTo(cBuy, at);
-                    lgb?.Score(lgbFeatures!.Transform(view)).CopyTo(cLgb, at);
+                    if (lgb is not null)
+                    {
+                        var lgbView = lgbFeatures!.Transform(view);
+                        lgb.Score(lgbView).CopyTo(cLgb, at);
+                        lgbFav?.Score(lgbView).CopyTo(cLgbFav, at);
+                    }
                     at += hour.Count;
                 }
             }
@@ -194,7 +204,14 @@ public static class TianchiProtocol
             clickCart is null ? null : Defined(BinaryMetrics.Auc(clicks!.Buy, clickCart)), cartPairs);
 
         var metrics = clicks is null ? null : CvrEvaluator.Evaluate(clicks, cFav, cBuy, truth);
-        return new TianchiReport(d, candD.Count, truthD is null ? null : candD.Recall(truthD), metrics, modelResult, cartResult, lgbResult, trained, blendResult);
+        double? lgbFavAuc = null, blendFavAuc = null;
+        if (clicks is not null && lgbFav is not null)
+        {
+            lgbFavAuc = Defined(BinaryMetrics.Auc(clicks.FavCart, cLgbFav));
+            blendFavAuc = Defined(BinaryMetrics.Auc(clicks.FavCart, ScoreBlend.MeanLogit(cFav, cLgbFav)));
+        }
+        return new TianchiReport(d, candD.Count, truthD is null ? null : candD.Recall(truthD), metrics, modelResult, cartResult, lgbResult, trained, blendResult,
+            lgbFavAuc, blendFavAuc);
     }
 
     private static double? Defined(double v) => double.IsNaN(v) ? null : v;
