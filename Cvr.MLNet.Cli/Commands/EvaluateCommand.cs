@@ -88,7 +88,7 @@ public static class EvaluateCommand
         var common = new ProtocolOptions();
         var truth = new Option<string?>("--truth") { Description = "The generator's truth.csv (adds the oracle AUC; default: truth.csv next to the events file when present)." };
         var json = CliCommon.JsonOption();
-        var cmd = new Command("evaluate", "Evaluate on day D as the Tianchi competition did (precision/recall/F1 of the predicted (user, item) set), with click-sample metrics and the cart-rule and LightGBM baselines.");
+        var cmd = new Command("evaluate", "Evaluate on day D as the Tianchi competition did (precision/recall/F1 of the predicted (user, item) set), with click-sample metrics, the cart-rule and LightGBM baselines and the model + LightGBM blend.");
         common.AddTo(cmd);
         cmd.Options.Add(truth);
         cmd.Options.Add(json);
