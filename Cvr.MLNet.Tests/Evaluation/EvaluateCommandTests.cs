@@ -45,6 +45,21 @@ public sealed class EvaluateCommandTests
                 }
             }
 
+            // 12-16 has fav/carts (9 of 124 click samples): LightGBM's and the blend's fav/cart AUCs are numbers, and the
+            // blend ranks by both parts, so it differs from the model's own AUC.
+            (code, stdout, stderr) = CliRunner.Run(["evaluate", "--data", dir, "--day", "2014-12-17", "--json", .. small]);
+            Assert.AreEqual(0, code, stderr);
+            using (var doc = JsonDocument.Parse(stdout))
+            {
+                var root = doc.RootElement;
+                Assert.AreEqual(9, root.GetProperty("favCart").GetProperty("positives").GetInt32());
+                double model = root.GetProperty("favCart").GetProperty("auc").GetDouble();
+                double lgbFav = root.GetProperty("baselines").GetProperty("lightGbm").GetProperty("favCartAuc").GetDouble();
+                double blendFav = root.GetProperty("baselines").GetProperty("modelPlusLightGbm").GetProperty("favCartAuc").GetDouble();
+                Assert.IsTrue(lgbFav is > 0 and < 1 && blendFav is > 0 and < 1, $"{lgbFav} {blendFav}");
+                Assert.AreNotEqual(model, blendFav);
+            }
+
             var sub = Path.Combine(dir, "submission.csv");
             (code, stdout, stderr) = CliRunner.Run(["submit", "--data", dir, "--day", "2014-12-19", "--out", sub, "--json", .. small]);
             Assert.AreEqual(0, code, stderr);
