@@ -182,13 +182,14 @@ public static class EvaluateCommand
                 t.AddRow(name, F(x.Auc), F(x.Gauc), F(x.PrAuc), F(x.LogLoss), F(x.Accuracy), F(x.AccuracyAtBestF1), F(x.CalibrationRatio), F(x.Ece), F(x.OracleAuc), F(x.PointInTimeOracleAuc));
             CliCommon.Out.Write(t);
         }
-        var d = new Table().AddColumns("method", "precision", "recall", "F1", "predicted", "click AUC", "candidate AUC");
-        void Row(string name, TianchiMethodResult? x)
+        var d = new Table().AddColumns("method", "precision", "recall", "F1", "predicted", "click AUC", "fav/cart click AUC", "candidate AUC");
+        void Row(string name, TianchiMethodResult? x, double? favCartAuc)
         {
             if (x?.Score is not { } s) return;
-            d.AddRow(name, F(s.Precision), F(s.Recall), F(s.F1), s.Predicted.ToString(CultureInfo.InvariantCulture), F(x.ClickAuc), F(x.CandidateAuc));
+            d.AddRow(name, F(s.Precision), F(s.Recall), F(s.F1), s.Predicted.ToString(CultureInfo.InvariantCulture), F(x.ClickAuc), F(favCartAuc), F(x.CandidateAuc));
         }
-        Row("CVR model", r.Model); Row("cart rule", r.CartRule); Row("LightGBM", r.LightGbm); Row("model + LightGBM", r.Blend);
+        Row("CVR model", r.Model, r.ClickMetrics?.FavCart.Auc); Row("cart rule", r.CartRule, null);
+        Row("LightGBM", r.LightGbm, r.LightGbmFavCartClickAuc); Row("model + LightGBM", r.Blend, r.BlendFavCartClickAuc);
         CliCommon.Out.Write(d);
         CliCommon.Out.WriteLine($"{TianchiTime.ToText(r.Day)[..10]}: {r.Candidates} candidates, candidate recall {F(r.CandidateRecall)}, {r.Model.Score!.Truth} purchases");
     }
