@@ -123,6 +123,8 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         net.to(TorchSharp.torch.CPU);
         LastTrainingHistory = loop.History;
         LastValidation = loop.Validation;
+        if (data.IsWindowed)
+            ch.Info($"features read in {data.Fills.Count} windows of at most {data.WindowRows} rows: {data.Fills.Elapsed.TotalSeconds:F1} s in all");
         LastPeakFeatureRows = data.PeakRowsHeld;
         LastPeakFeatureBytes = data.PeakBytesHeld;
         return new CvrModelTransformer(_host, net, o.DecisionThreshold, loop.History, loop.BestEpoch);

@@ -61,6 +61,12 @@ internal sealed class TrainingRows
     /// <summary>Feature-table bytes of the largest table held so far.</summary>
     public long PeakBytesHeld { get; private set; }
 
+    /// <summary>Windows filled so far, and the wall time their fills took (the price of holding a window, not all rows).</summary>
+    public (int Count, TimeSpan Elapsed) Fills => (_fills, _fillTime.Elapsed);
+
+    private int _fills;
+    private readonly System.Diagnostics.Stopwatch _fillTime = new();
+
     /// <summary>
     /// One epoch's order: the windows (source rows ascending) and, per window, the order of its rows. Draws from
     /// <paramref name="random"/> exactly as a whole table's shuffle when there is one window.
@@ -143,8 +149,11 @@ internal sealed class TrainingRows
         // are never resident together (≈ 10 ms a window, against minutes of training on it).
         if ((long)rows.Length * FeatureTable.CompactRowBytes(_network!.SequenceLength, _network.InteractionFeatures) >= FeatureTable.CollectBeforeFillBytes)
             GC.Collect();
+        _fillTime.Start();
         var table = _source!.Fill(rows, _ct);
         table.CheckRanges(_network);
+        _fillTime.Stop();
+        _fills++;
         PeakRowsHeld = Math.Max(PeakRowsHeld, table.Count);
         PeakBytesHeld = Math.Max(PeakBytesHeld, table.Bytes);
         return table;
