@@ -195,6 +195,30 @@ public sealed class WindowedTrainingTests
     }
 
     [TestMethod]
+    public void ScoringInWindowsGivesTheWholeTablesPredictions_OnTheColumnarAndTheCursorPath()
+    {
+        var ml = new MLContext(1);
+        var log = ColumnarFeatureReaderTests.Generated();
+        var view = CvrSampleSet.Build(log).ToDataView();
+        var o = CvrPipelineTests.SmallTrainer(epochs: 1);
+        o.Network.UserBuckets = Vocab.UserSize; o.Network.ItemBuckets = Vocab.ItemSize; o.Network.CategoryBuckets = Vocab.CategorySize;
+        var chain = ml.Transforms.CvrFeatures(log, Vocab).Append(new CvrTrainer(o)).Fit(view);
+        var features = chain.Take(chain.Count() - 1).Aggregate(view, (v, t) => t.Transform(v));
+        var model = (CvrModelTransformer)chain.LastTransformer;
+        var filtered = ml.Data.FilterRowsByColumn(features, CvrColumns.Weight, lowerBound: 0, upperBound: 1e9); // cursor path, no row count
+        Assert.IsNull(filtered.GetRowCount());
+        foreach (var input in new[] { features, filtered })
+        {
+            var whole = model.Score(input, maxRowsInMemory: 0);
+            Assert.IsTrue(whole.PBuy.Length > 3 * 700);
+            var windowed = model.Score(input, batchSize: 256, maxRowsInMemory: 700);
+            CollectionAssert.AreEqual(whole.PBuy, windowed.PBuy);
+            CollectionAssert.AreEqual(whole.PFavCart, windowed.PFavCart);
+        }
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.Score(features, maxRowsInMemory: -1));
+    }
+
+    [TestMethod]
     public void MaxRowsInMemoryIsValidated()
     {
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CvrTrainerOptions { MaxRowsInMemory = -1 }.Check());

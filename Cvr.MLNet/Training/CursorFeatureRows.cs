@@ -14,10 +14,16 @@ internal sealed class CursorFeatureRows(IDataView view, int t, string? favCartCo
 {
     private int _count = -1;
 
-    /// <summary>Rows of the view (counted by <see cref="ReadLabels"/> when the view does not know it).</summary>
-    public int Count => _count >= 0 ? _count
-        : view.GetRowCount() is { } n ? (_count = checked((int)n))
-        : throw new InvalidOperationException("Call ReadLabels first: the view does not know its row count.");
+    /// <summary>Rows of the view (counted by a cursor pass over no columns when the view does not know it).</summary>
+    public int Count => _count >= 0 ? _count : _count = checked((int)(view.GetRowCount() ?? CountRows()));
+
+    private long CountRows()
+    {
+        long n = 0;
+        using var cur = view.GetRowCursor([]);
+        while (cur.MoveNext()) n++;
+        return n;
+    }
 
     public RowLabels ReadLabels(CancellationToken ct = default)
     {

@@ -146,16 +146,13 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
     {
         var o = Options;
         var source = FeatureTable.OpenRows(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, network.InteractionFeatures);
-        RowLabels? labels = null;
-        if (o.MaxRowsInMemory > 0 && source is CursorFeatureRows && input.GetRowCount() is null)
-            labels = source.ReadLabels(o.CancellationToken); // counts the rows
         if (o.MaxRowsInMemory == 0 || source.Count <= o.MaxRowsInMemory)
         {
             var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken, network.InteractionFeatures);
             table.CheckRanges(network);
             return TrainingRows.Whole(table);
         }
-        return TrainingRows.Windowed(source, labels ?? source.ReadLabels(o.CancellationToken), o.MaxRowsInMemory, network, o.CancellationToken);
+        return TrainingRows.Windowed(source, source.ReadLabels(o.CancellationToken), o.MaxRowsInMemory, network, o.CancellationToken);
     }
 
     /// <summary>Train/validation rows (each ascending): the latest samples by the Timestamp feature, or a seeded random subset.</summary>
