@@ -51,8 +51,14 @@ public sealed class CvrBenchmark
     {
         if ((_o.Features || _o.Latency) && events is null)
             throw new ArgumentNullException(nameof(events), "The feature-pipeline and latency parts need an event log.");
+        Native.TorchRuntime.EnsureReady(); // as the trainer does: the native bridge, and MKL's CPU dispatch before any GEMM
         torch.set_num_threads(_o.Threads);
-        var result = new CvrBenchmarkResult { Threads = torch.get_num_threads(), Environment = ProcessTuning.Applied };
+        var mkl = Native.MklCpuDispatch.Report;
+        var environment = new Dictionary<string, string>(ProcessTuning.Applied)
+        {
+            ["mklCpuDispatch"] = mkl is null ? "not run" : $"{(mkl.Applied ? "applied" : "not applied")}: {mkl.Reason}",
+        };
+        var result = new CvrBenchmarkResult { Threads = torch.get_num_threads(), Environment = environment };
         double load0 = LoadAverage();
 
         // The pool is drawn once and shared by training and inference (pre-drawn rows, as the reference).
@@ -113,6 +119,7 @@ public sealed class CvrBenchmark
         }
         if (_o.Train || _o.Infer) result.Gemm1024Gflops = Gemm(1024, 2.0);
         result.LoadAverage = [load0, LoadAverage()];
+        environment["mklCpuType"] = Native.MklCpuDispatch.MklCpuType()?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no MKL";
         return result;
     }
 
