@@ -30,6 +30,12 @@ public sealed record CvrTrainResult(TransformerChain<ITransformer> Model, DataVi
 {
     /// <summary>The CVR model transformer at the end of the chain.</summary>
     public CvrModelTransformer CvrModel => (CvrModelTransformer)Model.LastTransformer;
+
+    /// <summary>Most samples whose features the trainer held at once (<see cref="CvrTrainerOptions.MaxRowsInMemory"/>).</summary>
+    public int PeakFeatureRows { get; init; }
+
+    /// <summary>Bytes of the largest feature table the trainer held.</summary>
+    public long PeakFeatureBytes { get; init; }
 }
 
 /// <summary>
@@ -63,6 +69,9 @@ public static class CvrPipeline
         var chain = ml.Transforms.CvrFeatures(source, options.Vocabulary).Append<ITransformer>(trainer);
         var model = chain.Fit(view);
         return new CvrTrainResult(model, view.Schema, samples, trainer.LastValidation,
-            ((CvrModelTransformer)model.LastTransformer).BestEpoch, trainer.LastTrainingHistory, sw.Elapsed);
+            ((CvrModelTransformer)model.LastTransformer).BestEpoch, trainer.LastTrainingHistory, sw.Elapsed)
+        {
+            PeakFeatureRows = trainer.LastPeakFeatureRows, PeakFeatureBytes = trainer.LastPeakFeatureBytes,
+        };
     }
 }

@@ -86,6 +86,60 @@ namespace Cvr.MLNet.Native
         // Elf64_Verneed / Elf64_Vernaux (both 16 bytes) and Elf64_Verdef (20) / Elf64_Verdaux (8).
         private const int VerneedSize = 16, VernauxSize = 16, VerdefSize = 20, VerdauxSize = 8;
 
+        private const uint ShtRela = 4;
+        private const int RelaSize = 24, SymSize = 24;
+        // x86-64 relocation types that store a symbol's address into a data slot (GOT entries).
+        private const uint RX86_64_64 = 1, RX86_64_GlobDat = 6, RX86_64_JumpSlot = 7;
+
+        /// <summary>
+        /// The link-time addresses (r_offset) of the GOT slots through which <paramref name="path"/> reaches the
+        /// dynamic symbol <paramref name="symbol"/> (x86-64 JUMP_SLOT, GLOB_DAT and 64-bit absolute relocations
+        /// in its SHT_RELA sections); empty when it reaches it directly or not at all.
+        /// </summary>
+        public static IReadOnlyList<ulong> ReadSymbolSlots(string path, string symbol)
+        {
+            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+            {
+                var elf = new ElfFile(stream, path);
+                var slots = new List<ulong>();
+                var symbolTables = new Dictionary<int, long>(); // dynsym section → index of the symbol (−1: absent)
+                foreach (var rela in elf.Sections)
+                {
+                    if (rela.Type != ShtRela || rela.Link == 0) continue;
+                    var symtab = elf.LinkedSection(rela, "relocation section");
+                    if (!symbolTables.TryGetValue(symtab.Index, out long index))
+                    {
+                        index = -1;
+                        byte[] syms = elf.ReadSection(symtab, "symbol table");
+                        byte[] names = elf.ReadSection(elf.LinkedSection(symtab, "symbol table"), "symbol names");
+                        byte[] wanted = Encoding.UTF8.GetBytes(symbol);
+                        for (long i = 0; i + SymSize <= syms.Length && index < 0; i += SymSize)
+                        {
+                            uint name = U32(syms, i);
+                            if (name + wanted.Length < names.Length && names[name + wanted.Length] == 0 && SameBytes(names, name, wanted)) index = i / SymSize;
+                        }
+                        symbolTables[symtab.Index] = index;
+                    }
+                    if (index < 0) continue;
+                    byte[] entries = elf.ReadSection(rela, "relocation section");
+                    for (long i = 0; i + RelaSize <= entries.Length; i += RelaSize)
+                    {
+                        ulong info = U64(entries, i + 8);
+                        uint type = (uint)info;
+                        if ((long)(info >> 32) == index && (type == RX86_64_JumpSlot || type == RX86_64_GlobDat || type == RX86_64_64))
+                            slots.Add(U64(entries, i));
+                    }
+                }
+                return slots;
+            }
+        }
+
+        private static bool SameBytes(byte[] table, uint at, byte[] wanted)
+        {
+            for (int k = 0; k < wanted.Length; k++) if (table[at + k] != wanted[k]) return false;
+            return true;
+        }
+
         /// <summary>Every Vernaux entry of <paramref name="path"/>, in file order (empty when it has no .gnu.version_r).</summary>
         public static IReadOnlyList<VersionNeedEntry> ReadVersionNeeds(string path)
         {

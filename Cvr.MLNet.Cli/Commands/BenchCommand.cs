@@ -146,6 +146,8 @@ public static class BenchCommand
                 ["partCpuSeconds"] = new JsonObject(f3.PartCpuSeconds.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)Math.Round(x.Value, 2)))),
                 ["readPath"] = f3.ReadPath,
                 ["tableMB"] = Mb(f3.TableBytes),
+                ["trainingWindowRows"] = f3.WindowRows,
+                ["trainingWindowFillSeconds"] = Math.Round(f3.WindowFillSeconds, 3),
                 ["readEventsPerSec"] = events is { } e && readSeconds > 0 ? Math.Round(e / readSeconds) : null,
             } : null,
         };

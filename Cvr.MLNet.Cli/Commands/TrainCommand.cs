@@ -24,9 +24,14 @@ public static class TrainCommand
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0 = default).", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its checkpoint (MODEL.ckpt, written after every epoch)." };
         var skip = new Option<bool>("--skip-bad-rows") { Description = "Skip and count invalid rows instead of stopping." };
+        var maxRows = new Option<int>("--max-rows-in-memory")
+        {
+            Description = "Most samples whose features are held at once; more train in shuffled windows of this many (0 = hold all).",
+            DefaultValueFactory = _ => new CvrTrainerOptions().MaxRowsInMemory,
+        };
         var json = CliCommon.JsonOption();
         var cmd = new Command("train", "Train the multi-task CVR model (DIN + SE + PLE + FM towers, ESM²) and save it as an ML.NET model zip.");
-        foreach (var o in new Option[] { data, model, epochs, batch, seed, device, negRate, lr, threads, resume, skip, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, model, epochs, batch, seed, device, negRate, lr, threads, maxRows, resume, skip, json }) cmd.Options.Add(o);
         CliCommon.SetAction(cmd, (parse, ct) =>
         {
             var paths = TianchiPaths.Resolve(parse.GetValue(data)!);
@@ -38,6 +43,7 @@ public static class TrainCommand
             var t = options.Trainer;
             t.Epochs = parse.GetValue(epochs); t.BatchSize = parse.GetValue(batch); t.Seed = parse.GetValue(seed);
             t.Device = parse.GetValue(device)!; t.LearningRate = parse.GetValue(lr); t.Threads = parse.GetValue(threads);
+            t.MaxRowsInMemory = parse.GetValue(maxRows);
             t.CancellationToken = ct;
             var modelPath = parse.GetValue(model)!;
             t.CheckpointPath = modelPath + ".ckpt";
@@ -78,6 +84,8 @@ public static class TrainCommand
             ["bestEpoch"] = r.BestEpoch,
             ["samples"] = r.Samples.Count,
             ["validationSamples"] = r.Validation?.Samples ?? 0,
+            ["featureRowsHeld"] = r.PeakFeatureRows,
+            ["featureBytesHeld"] = r.PeakFeatureBytes,
             ["epochs"] = epochs,
             ["seconds"] = Math.Round(r.Elapsed.TotalSeconds, 2),
             ["model"] = Path.GetFullPath(path),

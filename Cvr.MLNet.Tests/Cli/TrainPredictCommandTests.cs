@@ -15,6 +15,7 @@ public sealed class TrainPredictCommandTests
         {
             new TianchiGenerator(new GeneratorOptions { Users = 60, RowsPerUser = 100 }).Generate(dir);
             var model = Path.Combine(dir, "model.zip");
+            int samples;
             var (code, stdout, stderr) = CliRunner.Run("train", "--data", dir, "--model", model, "--epochs", "1", "--threads", "1", "--json");
             Assert.AreEqual(0, code, stderr);
             using (var doc = JsonDocument.Parse(stdout))
@@ -24,8 +25,23 @@ public sealed class TrainPredictCommandTests
                     foreach (var key in new[] { "auc", "logLoss", "accuracy" })
                         Assert.AreEqual(JsonValueKind.Number, root.GetProperty(task).GetProperty(key).ValueKind, $"{task}.{key}");
                 Assert.AreEqual(1, root.GetProperty("bestEpoch").GetInt32());
-                Assert.IsTrue(root.GetProperty("samples").GetInt32() > 100);
+                samples = root.GetProperty("samples").GetInt32();
+                Assert.IsTrue(samples > 1000, $"{samples} samples");
+                Assert.AreEqual(samples, root.GetProperty("featureRowsHeld").GetInt32(), "a small data set is held whole");
             }
+            // The same data in windows of 300 samples: all of them trained on, at most 300 held.
+            var windowed = Path.Combine(dir, "windowed.zip");
+            var (wcode, wout, werr) = CliRunner.Run("train", "--data", dir, "--model", windowed, "--epochs", "1", "--threads", "1", "--max-rows-in-memory", "300", "--json");
+            Assert.AreEqual(0, wcode, werr);
+            using (var doc = JsonDocument.Parse(wout))
+            {
+                Assert.AreEqual(samples, doc.RootElement.GetProperty("samples").GetInt32());
+                int held = doc.RootElement.GetProperty("featureRowsHeld").GetInt32();
+                Assert.IsTrue(held is > 0 and <= 300, $"held {held}");
+            }
+            (wcode, _, werr) = CliRunner.Run("train", "--data", dir, "--model", windowed, "--max-rows-in-memory", "-1");
+            Assert.AreEqual(1, wcode);
+            StringAssert.Contains(werr, "MaxRowsInMemory");
             Assert.IsTrue(File.Exists(model));
             Assert.IsFalse(File.Exists(model + ".ckpt"), "a finished run removes its checkpoint");
 

@@ -28,7 +28,7 @@ public sealed class ColumnarFeatureReaderTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    private static void AssertSame(FeatureTable expected, FeatureTable actual)
+    internal static void AssertSame(FeatureTable expected, FeatureTable actual)
     {
         Assert.AreEqual(expected.Count, actual.Count);
         Assert.AreEqual(expected.T, actual.T);

@@ -19,17 +19,28 @@ public sealed class TrainingFaultTests
     private static float[] Weights(CvrModelTransformer m) => m.Network.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
 
     [TestMethod]
-    public void ResumeAfterAnInterruptionGivesTheSameWeightsAsAnUninterruptedRun()
+    [DataRow(0, DisplayName = "every row held")]
+    [DataRow(300, DisplayName = "windows of 300 rows")]
+    public void ResumeAfterAnInterruptionGivesTheSameWeightsAsAnUninterruptedRun(int maxRowsInMemory)
     {
         var data = Featurized(out _);
         var dir = Directory.CreateTempSubdirectory("cvr-ckpt").FullName;
+        CvrTrainerOptions Options()
+        {
+            var options = CvrPipelineTests.SmallTrainer(epochs: 3);
+            options.MaxRowsInMemory = maxRowsInMemory;
+            return options;
+        }
         try
         {
-            var full = new CvrTrainer(CvrPipelineTests.SmallTrainer(epochs: 3)).Fit(data);
+            var fullTrainer = new CvrTrainer(Options());
+            var full = fullTrainer.Fit(data);
+            if (maxRowsInMemory > 0)
+                Assert.IsTrue(fullTrainer.LastSampleCount > 2 * maxRowsInMemory && fullTrainer.LastPeakFeatureRows <= maxRowsInMemory, "trained in windows");
 
             var ckpt = Path.Combine(dir, "run.ckpt");
             using var cts = new CancellationTokenSource();
-            var o = CvrPipelineTests.SmallTrainer(epochs: 3);
+            var o = Options();
             o.CheckpointPath = ckpt;
             o.CancellationToken = cts.Token;
             o.Progress = new SyncProgress(p => { if (p.Epoch == 2 && p.Batch > 1) cts.Cancel(); });
@@ -37,7 +48,7 @@ public sealed class TrainingFaultTests
             Assert.IsTrue(File.Exists(ckpt), "the epoch-1 checkpoint exists");
             Assert.AreEqual(1, Directory.GetFiles(dir).Length, "no half-written temporary file is left");
 
-            var resume = CvrPipelineTests.SmallTrainer(epochs: 3);
+            var resume = Options();
             resume.CheckpointPath = ckpt; resume.Resume = true;
             var resumed = new CvrTrainer(resume).Fit(data);
             CollectionAssert.AreEqual(Weights(full), Weights(resumed));

@@ -51,8 +51,14 @@ public sealed class CvrBenchmark
     {
         if ((_o.Features || _o.Latency) && events is null)
             throw new ArgumentNullException(nameof(events), "The feature-pipeline and latency parts need an event log.");
+        Native.TorchRuntime.EnsureReady(); // as the trainer does: the native bridge, and MKL's CPU dispatch before any GEMM
         torch.set_num_threads(_o.Threads);
-        var result = new CvrBenchmarkResult { Threads = torch.get_num_threads(), Environment = ProcessTuning.Applied };
+        var mkl = Native.MklCpuDispatch.Report;
+        var environment = new Dictionary<string, string>(ProcessTuning.Applied)
+        {
+            ["mklCpuDispatch"] = mkl is null ? "not run" : $"{(mkl.Applied ? "applied" : "not applied")}: {mkl.Reason}",
+        };
+        var result = new CvrBenchmarkResult { Threads = torch.get_num_threads(), Environment = environment };
         double load0 = LoadAverage();
 
         // The pool is drawn once and shared by training and inference (pre-drawn rows, as the reference).
@@ -99,7 +105,8 @@ public sealed class CvrBenchmark
             {
                 result.Features = features;
                 _log($"features: {features.EventsPerSecond / 1e6:F2} M events/s ({features.Events:N0} events, {features.Samples:N0} samples, {features.Seconds:F1} s, " +
-                     $"{features.ReadPath} read, table {features.TableBytes / 1048576.0:F0} MB, peak {features.PeakRssBytes / 1048576.0:F0} MB)");
+                     $"{features.ReadPath} read, table {features.TableBytes / 1048576.0:F0} MB, peak {features.PeakRssBytes / 1048576.0:F0} MB)" +
+                     (features.WindowRows > 0 ? $"; one training window of {features.WindowRows:N0} rows fills in {features.WindowFillSeconds:F2} s" : ""));
             }
             if (_o.Latency)
             {
@@ -112,6 +119,7 @@ public sealed class CvrBenchmark
         }
         if (_o.Train || _o.Infer) result.Gemm1024Gflops = Gemm(1024, 2.0);
         result.LoadAverage = [load0, LoadAverage()];
+        environment["mklCpuType"] = Native.MklCpuDispatch.MklCpuType()?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no MKL";
         return result;
     }
 
@@ -192,7 +200,26 @@ public sealed class CvrBenchmark
             TableBytes = table.Bytes,
         };
         GC.KeepAlive(table);
-        return (result, transformer, samples);
+        table = null;
+        return (WithWindowFill(result, featurized), transformer, samples);
+    }
+
+    /// <summary>
+    /// Times the fill of the first training window a windowed epoch reads (the trainer's default window, blocks
+    /// shuffled as in training) — after the peak was taken, so the peak stays that of the whole table.
+    /// </summary>
+    private static FeatureResult WithWindowFill(FeatureResult result, IDataView featurized)
+    {
+        int window = new CvrTrainerOptions().MaxRowsInMemory;
+        if (result.Samples <= window) return result;
+        GC.Collect();
+        var source = FeatureTable.OpenRows(featurized, CvrColumns.FavCart, CvrColumns.Buy, CvrColumns.Weight, Samples.InteractionFeatures.Length);
+        var network = CvrTrainer.WithVocabularySizes(new CvrNetworkOptions(), featurized.Schema);
+        var rows = TrainingRows.Windowed(source, source.ReadLabels(), window, network);
+        var plan = rows.Plan(Enumerable.Range(0, result.Samples).ToArray(), new Random(1));
+        var sw = Stopwatch.StartNew();
+        var filled = plan.Read().First().Table.Count;
+        return result with { WindowRows = filled, WindowFillSeconds = sw.Elapsed.TotalSeconds };
     }
 
     private LatencyResult SingleLatency(MLContext ml, ITransformer features, CvrSampleSet samples)

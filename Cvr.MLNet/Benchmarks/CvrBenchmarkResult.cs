@@ -39,6 +39,10 @@ public sealed record FeatureResult(long Events, int Samples, double Seconds, dou
     public string ReadPath { get; init; } = "";
     /// <summary>Bytes held by the feature table the trainer trains from.</summary>
     public long TableBytes { get; init; }
+    /// <summary>Rows of one training window (<c>CvrTrainerOptions.MaxRowsInMemory</c>'s default; 0 when every row fits).</summary>
+    public int WindowRows { get; init; }
+    /// <summary>Wall seconds to fill one training window of shuffled blocks (what training in windows adds per window).</summary>
+    public double WindowFillSeconds { get; init; }
 }
 
 /// <summary>Everything one <see cref="CvrBenchmark"/> run measured.</summary>

@@ -6,7 +6,8 @@ namespace Cvr.MLNet.Native;
 /// Makes libtorch usable before the library's first TorchSharp call (training, model load): patches
 /// the native bridge when the host needs it (<see cref="TorchSharpNative.EnsureLoadable()"/>), then
 /// initializes TorchSharp, turning its long loader trace into one actionable message when no libtorch
-/// backend package is referenced.
+/// backend package is referenced; on AMD CPUs lets MKL choose its kernels by CPU features
+/// (<see cref="MklCpuDispatch"/>).
 /// </summary>
 internal static class TorchRuntime
 {
@@ -16,6 +17,7 @@ internal static class TorchRuntime
         {
             TorchSharpNative.EnsureLoadable();
             _ = torch.CPU.type; // runs TorchSharp's static initializer (loads the native backend)
+            MklCpuDispatch.Apply(); // before libtorch's first GEMM: MKL decides its code path once
             return null;
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or NotSupportedException)

@@ -25,12 +25,14 @@ namespace Cvr.MLNet.Training;
 /// weight); anything else — a foreign transform, a filter, a cache, another root — gets no plan and the
 /// caller reads with cursors.
 /// </remarks>
-internal sealed class ColumnarFeatureReader
+internal sealed class ColumnarFeatureReader : IFeatureRowSource
 {
     /// <summary>Rows per parallel work item: large enough to amortise scheduling, small enough to balance 2–16 cores.</summary>
     internal const int ChunkRows = 16_384;
 
-    private readonly int _count, _t;
+    private readonly int _count, _t, _k;
+    private readonly int[][] _inputs;
+    private readonly int[][]? _interactionInputs;
     private readonly TimeFeaturesTransformer _time;
     private readonly BehaviorCountsTransformer _counts;
     private readonly BehaviorSequenceTransformer _sequence;
@@ -51,10 +53,11 @@ internal sealed class ColumnarFeatureReader
     private int[]? _bulkHours;
     private int _interactionsFilledTo = int.MinValue;
 
-    private ColumnarFeatureReader(int count, int t, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
+    private ColumnarFeatureReader(int count, int t, int k, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
         IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn,
         Transforms.Interactions.InteractionFeaturesTransformer? interactions, int[][]? interactionInputs)
     {
+        _k = k; _inputs = inputs; _interactionInputs = interactionInputs;
         _interactions = interactions;
         if (interactionInputs is not null) (_intUsers, _intItems, _intCategories, _intHours) = (interactionInputs[0], interactionInputs[1], interactionInputs[2], interactionInputs[3]);
         _count = count; _t = t; _time = time; _counts = counts; _sequence = sequence; _vocabulary = vocabulary;
@@ -142,7 +145,73 @@ internal sealed class ColumnarFeatureReader
                 RootArray<int>(CvrColumns.CategoryId, st), RootArray<int>(CvrColumns.Time, st, hourTime: true)];
             if (interInputs.Any(a => a is null)) return null;
         }
-        return new ColumnarFeatureReader(count, t, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn, inter, interInputs!);
+        return new ColumnarFeatureReader(count, t, interactions, time, counts, sequence, vocabulary, inputs!, fav, buy, weight, weightColumn, inter, interInputs!);
+    }
+
+    /// <summary>
+    /// A plan for the rows <paramref name="rows"/> (source rows, ascending) only: the same transformers over gathered
+    /// copies of the root's inputs (≈ 60 bytes per row), so row i of its table is source row rows[i], bit for bit.
+    /// Shares this plan's memo of history item indices.
+    /// </summary>
+    internal ColumnarFeatureReader Subset(int[] rows)
+    {
+        static T[]? Gather<T>(T[]? a, int[] rows)
+        {
+            if (a is null) return null;
+            var g = new T[rows.Length];
+            for (int i = 0; i < rows.Length; i++) g[i] = a[rows[i]];
+            return g;
+        }
+        for (int i = 0; i < rows.Length; i++)
+            if ((uint)rows[i] >= (uint)_count || (i > 0 && rows[i] <= rows[i - 1]))
+                throw new ArgumentOutOfRangeException(nameof(rows), $"Rows must be ascending source rows in 0..{_count - 1}; got {rows[i]} at position {i}.");
+        var sub = new ColumnarFeatureReader(rows.Length, _t, _k, _time, _counts, _sequence, _vocabulary,
+            _inputs.Select(a => Gather(a, rows)!).ToArray(), Gather(_favCart, rows), Gather(_buy, rows), Gather(_weight, rows), _weightColumn,
+            _interactions, _interactionInputs?.Select(a => Gather(a, rows)!).ToArray());
+        sub._itemIndexOfEvent = ItemIndexMemo();
+        return sub;
+    }
+
+    private int[]? ItemIndexMemo() =>
+        _itemIndexOfEvent ??= _sequence.Store.History is { } history ? new int[history.EventCount] : null;
+
+    /// <inheritdoc/>
+    public FeatureTable Fill(int[] rows, CancellationToken ct = default)
+    {
+        var table = FeatureTable.Create(rows.Length, _t, compact: true, _k);
+        Subset(rows).Fill(table, ct);
+        return table;
+    }
+
+    /// <inheritdoc/>
+    public RowLabels ReadLabels(CancellationToken ct = default)
+    {
+        CheckWeights();
+        var labels = new RowLabels(_count);
+        Span<int> wd = stackalloc int[1], hr = stackalloc int[1];
+        Span<float> we = stackalloc float[1], delta = stackalloc float[1], ts = stackalloc float[1];
+        for (int r = 0; r < _count; r++)
+        {
+            if ((r & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            // The Timestamp feature exactly as the table holds it (same function, same round trip).
+            if (r == 0 || _timeHours[r] != _timeHours[r - 1]) _time.Fill(Hour(_timeHours[r]), wd, we, hr, delta, ts);
+            labels.Timestamp[r] = ts[0];
+            labels.FavCart[r] = _favCart?[r] ?? false;
+            labels.Buy[r] = _buy?[r] ?? false;
+            labels.Weight[r] = _weight?[r] ?? 1f;
+        }
+        return labels;
+    }
+
+    private void CheckWeights()
+    {
+        if (_weight is null) return;
+        for (int r = 0; r < _count; r++)
+        {
+            float f = _weight[r];
+            if (!(f >= 0) || float.IsInfinity(f))
+                throw new InvalidDataException($"Column '{_weightColumn}' (example weight): row {r} has weight {f}; weights must be finite and non-negative.");
+        }
     }
 
     /// <summary>
@@ -151,15 +220,9 @@ internal sealed class ColumnarFeatureReader
     /// </summary>
     public void Fill(FeatureTable table, CancellationToken ct = default)
     {
-        if (_weight is not null)
-            for (int r = 0; r < _count; r++)
-            {
-                float f = _weight[r];
-                if (!(f >= 0) || float.IsInfinity(f))
-                    throw new InvalidDataException($"Column '{_weightColumn}' (example weight): row {r} has weight {f}; weights must be finite and non-negative.");
-            }
+        CheckWeights();
         int chunks = (_count + ChunkRows - 1) / ChunkRows;
-        if (_sequence.Store.History is { } history) _itemIndexOfEvent = new int[history.EventCount];
+        ItemIndexMemo();
         try
         {
             FillInteractionsInBulk(table, ct);

@@ -145,12 +145,30 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         o.Boolean(4) = pBuy >= Threshold;
     }
 
-    /// <summary>Scores every row of <paramref name="input"/> in batches (the fast path for evaluation).</summary>
-    public (float[] PFavCart, float[] PBuy) Score(IDataView input, int batchSize = 4096)
+    /// <summary>
+    /// Scores every row of <paramref name="input"/> in batches (the fast path for evaluation), featurizing at most
+    /// <paramref name="maxRowsInMemory"/> rows at a time (0 = all at once), so memory stays flat for views of any length.
+    /// </summary>
+    public (float[] PFavCart, float[] PBuy) Score(IDataView input, int batchSize = 4096, int maxRowsInMemory = 1 << 20)
     {
-        var table = FeatureTable.Read(input, null, null, null, interactions: Network.Options.InteractionFeatures);
-        var rows = Enumerable.Range(0, table.Count).ToArray();
-        return CvrTrainingLoop.Predict(Network, table, rows, batchSize, CPU);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRowsInMemory);
+        int k = Network.Options.InteractionFeatures;
+        var source = FeatureTable.OpenRows(input, null, null, null, k);
+        if (maxRowsInMemory == 0 || source.Count <= maxRowsInMemory)
+        {
+            var table = FeatureTable.Read(input, null, null, null, interactions: k);
+            return CvrTrainingLoop.Predict(Network, table, Enumerable.Range(0, table.Count).ToArray(), batchSize, CPU);
+        }
+        int count = source.Count;
+        var pFav = new float[count]; var pBuy = new float[count];
+        for (int s = 0; s < count; s += maxRowsInMemory)
+        {
+            int n = Math.Min(maxRowsInMemory, count - s);
+            var window = TrainingRows.FillWindow(source, Enumerable.Range(s, n).ToArray(), Network.Options.SequenceLength, k);
+            var (f, b) = CvrTrainingLoop.Predict(Network, window, Enumerable.Range(0, n).ToArray(), batchSize, CPU);
+            f.CopyTo(pFav, s); b.CopyTo(pBuy, s);
+        }
+        return (pFav, pBuy);
     }
 
     /// <summary>Mean SE field weights over <paramref name="input"/> (feature importance per field), keyed by field name.</summary>

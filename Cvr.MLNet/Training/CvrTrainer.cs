@@ -51,6 +51,15 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
     public int LastSampleCount { get; private set; }
 
     /// <summary>
+    /// Most feature rows the last <see cref="Fit"/> held at once: all samples when they fit
+    /// <see cref="CvrTrainerOptions.MaxRowsInMemory"/>, else at most that many (training in windows).
+    /// </summary>
+    public int LastPeakFeatureRows { get; private set; }
+
+    /// <summary>Bytes of the largest feature table the last <see cref="Fit"/> held (≈ 356 bytes a row at the defaults).</summary>
+    public long LastPeakFeatureBytes { get; private set; }
+
+    /// <summary>
     /// The network options with the embedding table sizes taken from the vocabulary transform's
     /// <c>CvrVocabularySize</c> annotations, so the tables are exactly as big as the fitted vocabularies.
     /// </summary>
@@ -99,20 +108,25 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         string? weightColumn = o.ExampleWeightColumnName is { } wc && input.Schema.GetColumnOrNull(wc) is not null ? wc : null;
         CheckSequenceLength(input.Schema);
         var network = WithVocabularySizes(o.Network, input.Schema, o.InferTableSizes, o.SparseIdUpdates);
-        var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken, network.InteractionFeatures);
-        LastSampleCount = table.Count;
-        if (table.Count == 0) throw new InvalidOperationException("CvrTrainer: the training data has no rows.");
-        table.CheckRanges(network);
-        var (train, valid) = Split(table);
+        var data = OpenRows(input, weightColumn, network);
+        LastSampleCount = data.Count;
+        if (data.Count == 0) throw new InvalidOperationException("CvrTrainer: the training data has no rows.");
+        var (train, valid) = Split(data.Labels);
         if (train.Length == 0) throw new InvalidOperationException("CvrTrainer: the validation split leaves no training rows; lower ValidationFraction.");
-        ch.Info($"{table.Count} samples ({train.Length} train, {valid.Length} validation, split {o.Split}); " +
-                $"fav/cart rate {table.FavCart.Count(x => x) / (double)table.Count:P2}, buy rate {table.Buy.Count(x => x) / (double)table.Count:P2}");
+        var labels = data.Labels;
+        ch.Info($"{data.Count} samples ({train.Length} train, {valid.Length} validation, split {o.Split}); " +
+                $"fav/cart rate {labels.FavCart.Count(x => x) / (double)data.Count:P2}, buy rate {labels.Buy.Count(x => x) / (double)data.Count:P2}" +
+                (data.IsWindowed ? $"; features read in windows of at most {data.WindowRows} rows (MaxRowsInMemory)" : ""));
         var device = DeviceSelector.Resolve(o.Device, _host, m => ch.Warning(m));
         var loop = new CvrTrainingLoop(o, device, m => ch.Info(m));
-        var net = loop.Train(table, train, valid, network, OovRanges(input.Schema, network));
+        var net = loop.Train(data, train, valid, network, OovRanges(input.Schema, network));
         net.to(TorchSharp.torch.CPU);
         LastTrainingHistory = loop.History;
         LastValidation = loop.Validation;
+        if (data.IsWindowed)
+            ch.Info($"features read in {data.Fills.Count} windows of at most {data.WindowRows} rows: {data.Fills.Elapsed.TotalSeconds:F1} s in all");
+        LastPeakFeatureRows = data.PeakRowsHeld;
+        LastPeakFeatureBytes = data.PeakBytesHeld;
         return new CvrModelTransformer(_host, net, o.DecisionThreshold, loop.History, loop.BestEpoch);
     }
 
@@ -124,15 +138,31 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
                 $"Input schema: column '{CvrColumns.SeqItemIndices}' has length {t}, but Network.SequenceLength is {Options.Network.SequenceLength}.");
     }
 
-    /// <summary>Train/validation rows: the latest samples by the Timestamp feature, or a seeded random subset.</summary>
-    private (int[] Train, int[] Valid) Split(FeatureTable table)
+    /// <summary>
+    /// The rows to train on: held whole when they fit <see cref="CvrTrainerOptions.MaxRowsInMemory"/> (read once, as
+    /// before), else a source that fills windows of rows on demand (labels and timestamps read up front).
+    /// </summary>
+    private TrainingRows OpenRows(IDataView input, string? weightColumn, Model.CvrNetworkOptions network)
     {
-        int n = table.Count, nValid = (int)Math.Round(n * Options.ValidationFraction);
+        var o = Options;
+        var source = FeatureTable.OpenRows(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, network.InteractionFeatures);
+        if (o.MaxRowsInMemory == 0 || source.Count <= o.MaxRowsInMemory)
+        {
+            var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken, network.InteractionFeatures);
+            table.CheckRanges(network);
+            return TrainingRows.Whole(table);
+        }
+        return TrainingRows.Windowed(source, source.ReadLabels(o.CancellationToken), o.MaxRowsInMemory, network, o.CancellationToken);
+    }
+
+    /// <summary>Train/validation rows (each ascending): the latest samples by the Timestamp feature, or a seeded random subset.</summary>
+    private (int[] Train, int[] Valid) Split(RowLabels labels)
+    {
+        int n = labels.Count, nValid = (int)Math.Round(n * Options.ValidationFraction);
         var order = Enumerable.Range(0, n).ToArray();
         if (Options.Split == ValidationSplit.ByTime)
         {
-            var ts = new float[n];
-            for (int i = 0; i < n; i++) ts[i] = table.TimeDense[i * 3 + 2];
+            var ts = (float[])labels.Timestamp.Clone();
             Array.Sort(ts, order); // stable enough: ties keep no particular order, but the set boundary is by time
         }
         else new Random(Options.Seed ^ 0x5EED).Shuffle(order);

@@ -75,6 +75,15 @@ public sealed class CvrTrainerOptions
     /// there (docs/performance.md, session 3). Weights are reproducible for a given choice.
     /// </summary>
     public int DataParallelWorkers { get; set; }
+    /// <summary>
+    /// Most feature rows held in memory at once. Data with more rows trains in windows of this many rows: each epoch
+    /// the rows are cut into blocks of consecutive rows (a 64th of a window), the blocks shuffled, and each window's
+    /// features filled from the pipeline when its turn comes (≈ 1 s a window against minutes of training on it),
+    /// so the trainer's memory stays flat however long the log is; validation is predicted window by window. Data
+    /// that fits is read once and shuffled whole, exactly as before. 0 = always hold every row. Default 1,048,576
+    /// (≈ 370 MB of features at the default sizes; every row costs ≈ 356 bytes held, ≈ 14 bytes when windowed).
+    /// </summary>
+    public int MaxRowsInMemory { get; set; } = 1 << 20;
     /// <summary>Threshold on PBuy for <c>PredictedLabel</c>. Default 0.5 (as the seed evaluates).</summary>
     public float DecisionThreshold { get; set; } = 0.5f;
     /// <summary>Label column for fav/cart (Boolean).</summary>
@@ -105,6 +114,7 @@ public sealed class CvrTrainerOptions
             Fail(nameof(BuyLossWeight), BuyLossWeight, "and FavCartLossWeight must be non-negative and not both zero");
         if (!(OovDropoutRate >= 0 && OovDropoutRate < 1)) Fail(nameof(OovDropoutRate), OovDropoutRate, "must be in [0, 1)");
         if (Threads < 0) Fail(nameof(Threads), Threads, "must be non-negative");
+        if (MaxRowsInMemory < 0) Fail(nameof(MaxRowsInMemory), MaxRowsInMemory, "must be non-negative (0 = hold every row)");
         if (DataParallelWorkers is < 0 or > 2) Fail(nameof(DataParallelWorkers), DataParallelWorkers, "must be 0 (automatic), 1 or 2");
         if (!(DecisionThreshold > 0 && DecisionThreshold < 1)) Fail(nameof(DecisionThreshold), DecisionThreshold, "must be in (0, 1)");
         DeviceSelector.Parse(Device);

@@ -35,7 +35,13 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
     /// <summary>Metrics of the kept weights on the validation rows (null without validation).</summary>
     public ValidationMetrics? Validation { get; private set; }
 
+    /// <summary>Trains on a table held whole.</summary>
     public CvrNetwork Train(FeatureTable table, int[] trainRows, int[] validRows, CvrNetworkOptions network,
+        (OovRange Users, OovRange Items, OovRange Categories) oov = default) =>
+        Train(TrainingRows.Whole(table), trainRows, validRows, network, oov);
+
+    /// <summary>Trains on <paramref name="data"/>'s rows <paramref name="trainRows"/>, validating on <paramref name="validRows"/> (both ascending).</summary>
+    public CvrNetwork Train(TrainingRows data, int[] trainRows, int[] validRows, CvrNetworkOptions network,
         (OovRange Users, OovRange Items, OovRange Categories) oov = default)
     {
         var o = options;
@@ -47,11 +53,13 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         using var adam = new CvrAdam(net.named_parameters(), o.LearningRate);
         using var step = new CvrTrainStep(net, loss, adam, device, o.GradientClipNorm,
             CvrTrainStep.ChooseWorkers(o.DataParallelWorkers, torch.get_num_threads(), o.BatchSize, device));
-        var rows = (int[])trainRows.Clone();
         Dictionary<string, Tensor>? best = null;
         double bestLoss = double.PositiveInfinity;
         int sinceBest = 0, firstEpoch = 1;
-        int batches = (rows.Length + o.BatchSize - 1) / o.BatchSize;
+        var labels = data.Labels;
+        var validFav = validRows.Select(r => labels.FavCart[r]).ToArray();
+        var validBuy = validRows.Select(r => labels.Buy[r]).ToArray();
+        var validWeight = validRows.Select(r => labels.Weight[r]).ToArray();
 
         var checkpoint = o.CheckpointPath is null ? null : new TrainingCheckpoint(o.CheckpointPath);
         if (checkpoint is not null && o.Resume && checkpoint.Exists)
@@ -67,35 +75,33 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         {
             net.train();
             // A fresh seeded order per epoch: a resumed run shuffles exactly as an uninterrupted one.
-            Array.Copy(trainRows, rows, rows.Length);
-            new Random(unchecked(o.Seed * 1_000_003 + epoch)).Shuffle(rows);
+            var plan = data.Plan(trainRows, new Random(unchecked(o.Seed * 1_000_003 + epoch)));
+            int batches = plan.Batches(o.BatchSize), b = 0;
             var dropout = o.OovDropoutRate > 0
                 ? new OovDropout(o.OovDropoutRate, new Random(unchecked(o.Seed * 7_919 + epoch)), oov.Users, oov.Items, oov.Categories)
                 : null;
             double sum = 0; long seen = 0;
             var sw = Stopwatch.StartNew();
-            for (int b = 0; b < batches; b++)
-            {
-                o.CancellationToken.ThrowIfCancellationRequested();
-                var slice = rows.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, rows.Length - b * o.BatchSize));
-                double lv = step.Run(table, slice, dropout);
-                if (!double.IsFinite(lv))
-                    throw new InvalidOperationException(
-                        $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");
-                sum += lv * slice.Length; seen += slice.Length;
-                if (o.Progress is not null && ((b & 15) == 0 || b == batches - 1))
-                    o.Progress.Report(new CvrTrainingProgress(epoch, o.Epochs, b + 1, batches, sum / Math.Max(1, seen), seen / Math.Max(1e-9, sw.Elapsed.TotalSeconds), null));
-            }
+            foreach (var (table, rows) in plan.Read())
+                for (int s = 0; s < rows.Length; s += o.BatchSize, b++)
+                {
+                    o.CancellationToken.ThrowIfCancellationRequested();
+                    var slice = rows.AsSpan(s, Math.Min(o.BatchSize, rows.Length - s));
+                    double lv = step.Run(table, slice, dropout);
+                    if (!double.IsFinite(lv))
+                        throw new InvalidOperationException(
+                            $"Training diverged: the loss became {lv} at epoch {epoch}, batch {b + 1}. Lower LearningRate (now {o.LearningRate}) or check the inputs for extreme values.");
+                    sum += lv * slice.Length; seen += slice.Length;
+                    if (o.Progress is not null && ((b & 15) == 0 || b == batches - 1))
+                        o.Progress.Report(new CvrTrainingProgress(epoch, o.Epochs, b + 1, batches, sum / Math.Max(1, seen), seen / Math.Max(1e-9, sw.Elapsed.TotalSeconds), null));
+                }
             double trainLoss = sum / Math.Max(1, seen), sps = seen / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
             double? vLoss = null, vBuyAuc = null, vFavAuc = null;
             if (validRows.Length > 0)
             {
-                var (pFav, pBuy) = Predict(net, table, validRows, o.ValidationBatchSize, device);
-                var fav = validRows.Select(r => table.FavCart[r]).ToArray();
-                var buy = validRows.Select(r => table.Buy[r]).ToArray();
-                var wts = validRows.Select(r => table.Weight[r]).ToArray();
-                vLoss = o.FavCartLossWeight * BinaryMetrics.LogLoss(fav, pFav, wts) + o.BuyLossWeight * BinaryMetrics.LogLoss(buy, pBuy, wts);
-                vBuyAuc = BinaryMetrics.Auc(buy, pBuy); vFavAuc = BinaryMetrics.Auc(fav, pFav);
+                var (pFav, pBuy) = data.Predict(net, validRows, o.ValidationBatchSize, device);
+                vLoss = o.FavCartLossWeight * BinaryMetrics.LogLoss(validFav, pFav, validWeight) + o.BuyLossWeight * BinaryMetrics.LogLoss(validBuy, pBuy, validWeight);
+                vBuyAuc = BinaryMetrics.Auc(validBuy, pBuy); vFavAuc = BinaryMetrics.Auc(validFav, pFav);
             }
             History.Add(new EpochRecord(epoch, trainLoss, vLoss, vBuyAuc, vFavAuc, sps));
             log($"epoch {epoch}/{o.Epochs}: train loss {trainLoss:F5}" + (vLoss is { } v ? $", validation loss {v:F5}, buy AUC {vBuyAuc:F4}, fav/cart AUC {vFavAuc:F4}" : "") + $", {sps:F0} samples/s");
@@ -126,10 +132,8 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         net.eval();
         if (validRows.Length > 0)
         {
-            var (pFav, pBuy) = Predict(net, table, validRows, o.ValidationBatchSize, device);
-            Validation = new ValidationMetrics(validRows.Length,
-                TaskMetrics.Compute(validRows.Select(r => table.Buy[r]).ToArray(), pBuy),
-                TaskMetrics.Compute(validRows.Select(r => table.FavCart[r]).ToArray(), pFav));
+            var (pFav, pBuy) = data.Predict(net, validRows, o.ValidationBatchSize, device);
+            Validation = new ValidationMetrics(validRows.Length, TaskMetrics.Compute(validBuy, pBuy), TaskMetrics.Compute(validFav, pFav));
         }
         return net;
     }

@@ -112,15 +112,33 @@ internal sealed class FeatureTable
     internal static long CompactRowBytes(int t, int interactions) =>
         4L * (6 + 3 + 2 * t + 1) + 2L * (CountLength + t + interactions) + t + 2;
 
+    /// <summary>Checks the columns a table reads (errors name the column); returns the sequence length T.</summary>
+    internal static int CheckSchema(DataViewSchema schema, string? favCartColumn, string? buyColumn, string? weightColumn, int interactions)
+    {
+        int t = SequenceLengthOf(schema);
+        foreach (var c in RequiredColumns(t, interactions)) SchemaChecks.Require(schema, c.Name, c.Type, c.Role);
+        if (favCartColumn is not null) SchemaChecks.Require(schema, favCartColumn, BooleanDataViewType.Instance, "fav/cart label");
+        if (buyColumn is not null) SchemaChecks.Require(schema, buyColumn, BooleanDataViewType.Instance, "buy label");
+        if (weightColumn is not null) SchemaChecks.Require(schema, weightColumn, NumberDataViewType.Single, "example weight");
+        return t;
+    }
+
+    /// <summary>
+    /// A source that fills tables of any rows of <paramref name="view"/> on demand (the columnar plan when the view is
+    /// our own chain, else a cursor); the schema is checked first.
+    /// </summary>
+    internal static IFeatureRowSource OpenRows(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, int interactions = 0)
+    {
+        int t = CheckSchema(view.Schema, favCartColumn, buyColumn, weightColumn, interactions);
+        return (IFeatureRowSource?)ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn, interactions)
+            ?? new CursorFeatureRows(view, t, favCartColumn, buyColumn, weightColumn, interactions);
+    }
+
     /// <summary>Reads every row of <paramref name="view"/>; labels and weight are read when present.</summary>
     public static FeatureTable Read(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default,
         int interactions = 0)
     {
-        int t = SequenceLengthOf(view.Schema);
-        foreach (var c in RequiredColumns(t, interactions)) SchemaChecks.Require(view.Schema, c.Name, c.Type, c.Role);
-        if (favCartColumn is not null) SchemaChecks.Require(view.Schema, favCartColumn, BooleanDataViewType.Instance, "fav/cart label");
-        if (buyColumn is not null) SchemaChecks.Require(view.Schema, buyColumn, BooleanDataViewType.Instance, "buy label");
-        if (weightColumn is not null) SchemaChecks.Require(view.Schema, weightColumn, NumberDataViewType.Single, "example weight");
+        int t = CheckSchema(view.Schema, favCartColumn, buyColumn, weightColumn, interactions);
 
         // Our own feature chain over column arrays (the trainer's usual input): fill columns in parallel.
         if (ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn, interactions) is { } columnar)
@@ -216,6 +234,13 @@ internal sealed class FeatureTable
             _buy = buyColumn is null ? null : row.GetGetter<bool>(s[buyColumn]);
             _w = weightColumn is null ? null : row.GetGetter<float>(s[weightColumn]);
             _weightColumn = weightColumn;
+        }
+
+        /// <summary>Reads the current row into slot <paramref name="n"/>; errors name it as row <paramref name="sourceRow"/> of the view.</summary>
+        public void Read(FeatureTable table, int n, long sourceRow)
+        {
+            _rowsRead = sourceRow;
+            Read(table, n);
         }
 
         public void Read(FeatureTable table, int n)
