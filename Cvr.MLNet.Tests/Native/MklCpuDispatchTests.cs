@@ -48,6 +48,17 @@ public sealed class MklCpuDispatchTests
         Assert.AreEqual(12, MklCpuDispatch.CpuVendor()!.Length);
     }
 
+    [TestMethod]
+    public void ALibraryWithoutMklIsLeftAlone()
+    {
+        // The native bridge is loaded in every test process and has no MKL inside: nothing to redirect, no write.
+        var bridge = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", TorchSharpNative.NativeLibraryFileName);
+        var report = MklCpuDispatch.Redirect(bridge);
+        Assert.IsFalse(report.Applied);
+        Assert.AreEqual(0, report.Slots);
+        StringAssert.Contains(report.Reason, "no mkl_serv_intel_cpu_true");
+    }
+
     /// <summary>Runs the CLI in a fresh process (the test host's own MKL may already have decided) and returns its stdout.</summary>
     private static string Cli(string dispatch, params string[] args)
     {

@@ -62,16 +62,28 @@ public static class MklCpuDispatch
             if (_report is not null) return _report;
             if (!Wanted(CpuVendor(), Environment.GetEnvironmentVariable(EnvironmentVariable), out var reason))
                 return _report = new(false, reason, 0);
-            var library = LoadedLibrary("libtorch_cpu.so");
-            return _report = library is null ? new(false, "libtorch_cpu.so is not loaded", 0) : Redirect(library);
+            try
+            {
+                var library = LoadedLibrary("libtorch_cpu.so");
+                return _report = library is null ? new(false, "libtorch_cpu.so is not loaded", 0) : Redirect(library);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException
+                                          or DllNotFoundException or EntryPointNotFoundException or FormatException or OverflowException)
+            {
+                // A speed-up only: never a reason for libtorch not to start (a slot already redirected is as valid as one not).
+                return _report = new(false, $"failed: {e.Message}", 0);
+            }
         }
     }
 
-    private static MklCpuDispatchReport Redirect(string library)
+    internal static MklCpuDispatchReport Redirect(string library)
     {
         if (!NativeLibrary.TryLoad(library, out var handle)) return new(false, $"cannot open {library}", 0);
         if (!NativeLibrary.TryGetExport(handle, VendorCheck, out var real)) return new(false, $"{library} has no {VendorCheck} (no MKL inside)", 0);
         if (dladdr(real, out var info) == 0 || info.Base == IntPtr.Zero) return new(false, $"dladdr failed for {VendorCheck}", 0);
+        // dlsym also searches the library's dependencies: the definition must be the library's own.
+        if (Marshal.PtrToStringUTF8(info.FileName) is not { } definedIn || Path.GetFullPath(definedIn) != Path.GetFullPath(library))
+            return new(false, $"{library} has no {VendorCheck} of its own (no MKL inside)", 0);
         var maps = Mappings();
         var (libStart, libEnd) = (maps.Where(m => m.Path == library).Min(m => m.Start), maps.Where(m => m.Path == library).Max(m => m.End));
         // MKL detects the CPU once, on its first call, and caches the result: after that a redirection changes nothing.
