@@ -53,7 +53,7 @@ public sealed class MklCpuDispatchTests
     {
         // The native bridge is loaded in every test process and has no MKL inside: nothing to redirect, no write.
         var bridge = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", TorchSharpNative.NativeLibraryFileName);
-        var report = MklCpuDispatch.Redirect(bridge);
+        var report = MklCpuDispatch.Redirect(bridge, MklCpuDispatch.Mappings());
         Assert.IsFalse(report.Applied);
         Assert.AreEqual(0, report.Slots);
         StringAssert.Contains(report.Reason, "no mkl_serv_intel_cpu_true");

@@ -64,8 +64,9 @@ public static class MklCpuDispatch
                 return _report = new(false, reason, 0);
             try
             {
-                var library = LoadedLibrary("libtorch_cpu.so");
-                return _report = library is null ? new(false, "libtorch_cpu.so is not loaded", 0) : Redirect(library);
+                var maps = Mappings();
+                var library = LoadedLibrary("libtorch_cpu.so", maps);
+                return _report = library is null ? new(false, "libtorch_cpu.so is not loaded", 0) : Redirect(library, maps);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException
                                           or DllNotFoundException or EntryPointNotFoundException or FormatException or OverflowException)
@@ -76,7 +77,8 @@ public static class MklCpuDispatch
         }
     }
 
-    internal static MklCpuDispatchReport Redirect(string library)
+    /// <summary>Redirects the vendor check's GOT slots in <paramref name="library"/>, one of the process's <paramref name="maps"/>.</summary>
+    internal static MklCpuDispatchReport Redirect(string library, IReadOnlyList<Mapping> maps)
     {
         if (!NativeLibrary.TryLoad(library, out var handle)) return new(false, $"cannot open {library}", 0);
         if (!NativeLibrary.TryGetExport(handle, VendorCheck, out var real)) return new(false, $"{library} has no {VendorCheck} (no MKL inside)", 0);
@@ -84,8 +86,8 @@ public static class MklCpuDispatch
         // dlsym also searches the library's dependencies: the definition must be the library's own.
         if (Marshal.PtrToStringUTF8(info.FileName) is not { } definedIn || Path.GetFullPath(definedIn) != Path.GetFullPath(library))
             return new(false, $"{library} has no {VendorCheck} of its own (no MKL inside)", 0);
-        var maps = Mappings();
-        var (libStart, libEnd) = (maps.Where(m => m.Path == library).Min(m => m.Start), maps.Where(m => m.Path == library).Max(m => m.End));
+        var own = maps.Where(m => m.Path == library).ToList();
+        var (libStart, libEnd) = (own.Min(m => m.Start), own.Max(m => m.End));
         // MKL detects the CPU once, on its first call, and caches the result: after that a redirection changes nothing.
         if (CachedCpuType(handle) is int chosen && chosen != -1) return new(false, $"MKL had already chosen its code path ({chosen})", 0);
         var slots = ElfVersionNeedPatcher.ReadSymbolSlots(library, VendorCheck);
@@ -113,7 +115,7 @@ public static class MklCpuDispatch
     /// </summary>
     public static int? MklCpuType()
     {
-        var library = LoadedLibrary("libtorch_cpu.so");
+        var library = LoadedLibrary("libtorch_cpu.so", Mappings());
         return library is not null && NativeLibrary.TryLoad(library, out var handle) ? CachedCpuType(handle) : null;
     }
 
@@ -168,8 +170,8 @@ public static class MklCpuDispatch
     }
 
     /// <summary>The full path of a loaded library whose file name is <paramref name="fileName"/>, or null.</summary>
-    internal static string? LoadedLibrary(string fileName) =>
-        Mappings().Select(m => m.Path).FirstOrDefault(p => Path.GetFileName(p) == fileName);
+    internal static string? LoadedLibrary(string fileName, IReadOnlyList<Mapping> maps) =>
+        maps.Select(m => m.Path).FirstOrDefault(p => Path.GetFileName(p) == fileName);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct DlInfo { public IntPtr FileName, Base, SymbolName, SymbolAddress; }

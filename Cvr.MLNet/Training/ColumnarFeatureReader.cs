@@ -184,6 +184,15 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     }
 
     /// <inheritdoc/>
+    public FeatureTable ReadAll(CancellationToken ct = default)
+    {
+        FeatureTable.CollectBeforeFilling(_count, _t, _k);
+        var table = FeatureTable.Create(_count, _t, compact: true, _k);
+        Fill(table, ct);
+        return table;
+    }
+
+    /// <inheritdoc/>
     public RowLabels ReadLabels(CancellationToken ct = default)
     {
         CheckWeights();
@@ -206,12 +215,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     private void CheckWeights()
     {
         if (_weight is null) return;
-        for (int r = 0; r < _count; r++)
-        {
-            float f = _weight[r];
-            if (!(f >= 0) || float.IsInfinity(f))
-                throw new InvalidDataException($"Column '{_weightColumn}' (example weight): row {r} has weight {f}; weights must be finite and non-negative.");
-        }
+        for (int r = 0; r < _count; r++) FeatureTable.CheckWeight(_weight[r], _weightColumn, r);
     }
 
     /// <summary>

@@ -48,9 +48,7 @@ internal sealed class CursorFeatureRows(IDataView view, int t, string? favCartCo
                 else
                 {
                     getW(ref f);
-                    if (!(f >= 0) || float.IsInfinity(f))
-                        throw new InvalidDataException($"Column '{weightColumn}' (example weight): row {w.Count} has weight {f}; weights must be finite and non-negative.");
-                    w.Add(f);
+                    w.Add(FeatureTable.CheckWeight(f, weightColumn, w.Count));
                 }
             }
         }
@@ -59,6 +57,9 @@ internal sealed class CursorFeatureRows(IDataView view, int t, string? favCartCo
         ts.CopyTo(labels.Timestamp); fav.CopyTo(labels.FavCart); buy.CopyTo(labels.Buy); w.CopyTo(labels.Weight);
         return labels;
     }
+
+    public FeatureTable ReadAll(CancellationToken ct = default) =>
+        FeatureTable.ReadRows(view, t, favCartColumn, buyColumn, weightColumn, ct, interactions);
 
     public FeatureTable Fill(int[] rows, CancellationToken ct = default)
     {

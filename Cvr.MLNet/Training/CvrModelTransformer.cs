@@ -156,7 +156,7 @@ public sealed class CvrModelTransformer : RowMappingTransformer
         var source = FeatureTable.OpenRows(input, null, null, null, k);
         if (maxRowsInMemory == 0 || source.Count <= maxRowsInMemory)
         {
-            var table = FeatureTable.Read(input, null, null, null, interactions: k);
+            var table = source.ReadAll();
             return CvrTrainingLoop.Predict(Network, table, Enumerable.Range(0, table.Count).ToArray(), batchSize, CPU);
         }
         int count = source.Count;

@@ -148,7 +148,7 @@ public sealed class CvrTrainer : IEstimator<CvrModelTransformer>
         var source = FeatureTable.OpenRows(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, network.InteractionFeatures);
         if (o.MaxRowsInMemory == 0 || source.Count <= o.MaxRowsInMemory)
         {
-            var table = FeatureTable.Read(input, o.FavCartColumnName, o.BuyColumnName, weightColumn, o.CancellationToken, network.InteractionFeatures);
+            var table = source.ReadAll(o.CancellationToken);
             table.CheckRanges(network);
             return TrainingRows.Whole(table);
         }

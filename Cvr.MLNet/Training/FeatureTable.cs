@@ -134,25 +134,29 @@ internal sealed class FeatureTable
             ?? new CursorFeatureRows(view, t, favCartColumn, buyColumn, weightColumn, interactions);
     }
 
-    /// <summary>Reads every row of <paramref name="view"/>; labels and weight are read when present.</summary>
+    /// <summary>
+    /// Reads every row of <paramref name="view"/>; labels and weight are read when present. Our own feature chain over
+    /// column arrays (the trainer's usual input) fills columns in parallel; any other view reads by cursor.
+    /// </summary>
     public static FeatureTable Read(IDataView view, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default,
-        int interactions = 0)
-    {
-        int t = CheckSchema(view.Schema, favCartColumn, buyColumn, weightColumn, interactions);
+        int interactions = 0) =>
+        OpenRows(view, favCartColumn, buyColumn, weightColumn, interactions).ReadAll(ct);
 
-        // Our own feature chain over column arrays (the trainer's usual input): fill columns in parallel.
-        if (ColumnarFeatureReader.TryCreate(view, t, favCartColumn, buyColumn, weightColumn, interactions) is { } columnar)
-        {
-            // A large table is the process's largest allocation by far (≈ 2.5 GB at 7 M rows) and every page of it is
-            // touched now: collect the builders' garbage (index, samples, fits: ≈ 0.5 GB) first, so the table reuses
-            // that memory instead of adding to it (≈ 10 ms; small reads, such as a batched Transform, skip it).
-            if ((long)columnar.Count * CompactRowBytes(t, interactions) >= CollectBeforeFillBytes) GC.Collect();
-            var filled = Create(columnar.Count, t, compact: true, interactions);
-            columnar.Fill(filled, ct);
-            return filled;
-        }
-        return ReadRows(view, t, favCartColumn, buyColumn, weightColumn, ct, interactions);
+    /// <summary>
+    /// Before a compact table of <paramref name="rows"/> rows is filled: a large table is the process's largest
+    /// allocation by far (≈ 2.5 GB at 7 M rows, ≈ 370 MB a training window) and every page of it is touched now, so the
+    /// garbage before it (the builders' index, samples and fits, or the previous window) is collected first and its
+    /// memory reused instead of added to (≈ 10 ms; small reads, such as a batched Transform, skip it).
+    /// </summary>
+    internal static void CollectBeforeFilling(long rows, int t, int interactions)
+    {
+        if (rows * CompactRowBytes(t, interactions) >= CollectBeforeFillBytes) GC.Collect();
     }
+
+    /// <summary>The one check of an example weight: finite and non-negative, else an error naming the column and row.</summary>
+    internal static float CheckWeight(float weight, string? column, long row) =>
+        weight >= 0 && !float.IsInfinity(weight) ? weight
+        : throw new InvalidDataException($"Column '{column}' (example weight): row {row} has weight {weight}; weights must be finite and non-negative.");
 
     /// <summary>The general path: one cursor over the view, row by row (any <see cref="IDataView"/>).</summary>
     internal static FeatureTable ReadRows(IDataView view, int t, string? favCartColumn, string? buyColumn, string? weightColumn, CancellationToken ct = default,
@@ -272,9 +276,7 @@ internal sealed class FeatureTable
             if (_w is not null)
             {
                 _w(ref f);
-                if (!(f >= 0) || float.IsInfinity(f))
-                    throw new InvalidDataException($"Column '{_weightColumn}' (example weight): row {_rowsRead} has weight {f}; weights must be finite and non-negative.");
-                table.Weight[n] = f;
+                table.Weight[n] = CheckWeight(f, _weightColumn, _rowsRead);
             }
             else table.Weight[n] = 1f;
             _rowsRead++;

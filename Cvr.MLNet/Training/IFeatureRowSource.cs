@@ -14,6 +14,9 @@ internal interface IFeatureRowSource
     /// <summary>The <c>Timestamp</c> feature, labels and weight of every row (≈ 10 bytes per row; no other feature).</summary>
     RowLabels ReadLabels(CancellationToken ct = default);
 
+    /// <summary>Every row in one table (the whole-table form <see cref="FeatureTable.Read"/> returns).</summary>
+    FeatureTable ReadAll(CancellationToken ct = default);
+
     /// <summary>A table whose row i holds source row <paramref name="rows"/>[i] (<paramref name="rows"/> ascending).</summary>
     FeatureTable Fill(int[] rows, CancellationToken ct = default);
 }

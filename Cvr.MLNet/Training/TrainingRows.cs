@@ -145,12 +145,11 @@ internal sealed class TrainingRows
 
     /// <summary>
     /// A window of <paramref name="rows"/> from <paramref name="source"/>. The caller's previous window is garbage by
-    /// now: a large window collects it first, so two windows are never resident together (≈ 10 ms a window,
-    /// against minutes of training or seconds of scoring on it).
+    /// now: a large window collects it first, so two windows are never resident together.
     /// </summary>
     internal static FeatureTable FillWindow(IFeatureRowSource source, int[] rows, int t, int interactions, CancellationToken ct = default)
     {
-        if ((long)rows.Length * FeatureTable.CompactRowBytes(t, interactions) >= FeatureTable.CollectBeforeFillBytes) GC.Collect();
+        FeatureTable.CollectBeforeFilling(rows.Length, t, interactions);
         return source.Fill(rows, ct);
     }
 
