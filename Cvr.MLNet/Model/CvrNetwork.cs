@@ -124,14 +124,14 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
         var cat = cat_emb.forward(b.CategoryIdx);                                // [B,C]
         var time = torch.cat([weekday_emb.forward(b.Weekday), b.TimeDense.narrow(1, 0, 1),
             hour_emb.forward(b.Hour), b.TimeDense.narrow(1, 1, _options.TimeDenseFeatures - 1)], 1);   // [B,11]
-        // DIN: query = candidate item + its category in the item space; keys = the last T behaviors.
+        // DIN: query = candidate item + its category in the item space; keys = the last T behaviors,
+        // built at the real positions only (padding contributes nothing; see PackedSequence).
         var query = item + cat_to_item.forward(cat);                             // [B,E]
-        var keys = item_emb.forward(b.SeqItems) + cat_to_item.forward(cat_emb.forward(b.SeqCategories))
-                   + behavior_emb.forward(b.SeqBehaviors);                       // [B,T,E]
-        if (time_gap_emb is not null) keys = keys + time_gap_emb.forward(TimeGapBucket(b.SeqHoursAgo, b.SeqMask));
+        using var seq = new PackedSequence(b.SeqMask);
+        var keys = SequenceKeys(b, seq);                                         // [N,E]
         var shortTerm = din is not null
-            ? din.forward(query, keys, b.SeqMask)                                // [B,E]
-            : (keys * b.SeqMask.unsqueeze(2)).sum(1) / b.SeqMask.sum(1, keepdim: true).clamp_min(1);   // [B,E] masked mean
+            ? din.ForwardPacked(query, keys, seq)                                // [B,E]
+            : seq.SumPerSample(keys * seq.Mask.unsqueeze(1)) / b.SeqMask.sum(1, keepdim: true).clamp_min(1);   // [B,E] masked mean
         var user = user_emb.forward(b.UserIdx);
         var longTerm = user_long_emb.forward(b.UserIdx);
         Tensor[] fields = _options.InteractionFeatures > 0
@@ -141,7 +141,24 @@ public sealed class CvrNetwork : Module<CvrBatch, CvrOutput>
     }
 
     /// <summary>
-    /// hours ago [B,T] float, mask [B,T] → bucket [B,T] int64: 1 + floor(log2(1 + hours)) capped at
+    /// The DIN keys [N,E] at the real positions of <paramref name="seq"/>: item + category (in the item
+    /// space) + behavior (+ time gap) embeddings. The category projection runs once per distinct
+    /// category of the batch and is then gathered (a batch's histories repeat popular categories),
+    /// which is the same function as projecting every position.
+    /// </summary>
+    private Tensor SequenceKeys(CvrBatch b, PackedSequence seq)
+    {
+        using var scope = NewDisposeScope();
+        var (categories, inverse, _) = torch.unique(seq.Gather(b.SeqCategories), sorted: true, return_inverse: true);
+        var keys = item_emb.forward(seq.Gather(b.SeqItems))
+                   + cat_to_item.forward(cat_emb.forward(categories)).index_select(0, inverse!)
+                   + behavior_emb.forward(seq.Gather(b.SeqBehaviors));         // [N,E]
+        if (time_gap_emb is not null) keys = keys + time_gap_emb.forward(TimeGapBucket(seq.Gather(b.SeqHoursAgo), seq.Mask));
+        return keys.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// hours ago [B,T] (or [N]) float, mask of the same shape → bucket int64 of that shape: 1 + floor(log2(1 + hours)) capped at
     /// TimeGapBuckets − 1 (negative hours count as 0); padding positions get 0.
     /// </summary>
     public Tensor TimeGapBucket(Tensor hoursAgo, Tensor mask)

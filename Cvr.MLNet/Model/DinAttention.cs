@@ -36,23 +36,38 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
     }
 
     /// <summary>
-    /// query [B,E], keys [B,T,E], mask [B,T] float (1 = real, 0 = padding) → interest [B,E].
-    /// The first MLP layer is evaluated in factored form: W·[q, k, q−k, q·k] = (W_q + W_d)·q +
-    /// [W_k − W_d, W_p]·[k, q·k], so the query part is computed once per sample instead of T times
-    /// (same function as <see cref="ForwardUnfused"/>).
+    /// query [B,E], keys [B,T,E], mask [B,T] float (1 = real, 0 = padding) → interest [B,E]: the
+    /// real positions are packed (<see cref="PackedSequence"/>) and run through <see cref="ForwardPacked"/>.
     /// </summary>
     public override Tensor forward(Tensor query, Tensor keys, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        using var packed = new PackedSequence(mask);
+        return ForwardPacked(query, packed.GatherRows(keys), packed).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// query [B,E], keys [N,E] at the N real positions of <paramref name="seq"/> → interest [B,E]
+    /// (Σ over each sample's positions of score·key; a sample without history gets 0).
+    /// The first MLP layer is evaluated in factored form: W·[q, k, q−k, q·k] = (W_q + W_d)·q +
+    /// [W_k − W_d, W_p]·[k, q·k], so the query part is computed once per sample instead of once per
+    /// position (same function as <see cref="ForwardUnfused"/>).
+    /// </summary>
+    public Tensor ForwardPacked(Tensor query, Tensor keys, PackedSequence seq)
     {
         using var scope = NewDisposeScope();
         var first = hidden[0];
         var w = first.weight!.split(_dim, 1);                                   // 4 × [H,E]: W_q, W_k, W_d, W_p
         var wq = w[0] + w[2];                                                   // [H,E]
         var wkp = cat([w[1] - w[2], w[3]], 1);                                  // [H,2E]
-        var q = query.unsqueeze(1);                                             // [B,1,E]
-        var qh = functional.linear(query, wq, first.bias).unsqueeze(1);         // [B,1,H]
-        var kp = cat([keys, q * keys], -1);                                     // [B,T,2E]
-        var h = functional.silu(kp.matmul(wkp.t()) + qh);                       // [B,T,H]
-        return Pool(h, keys, mask, skipFirst: true).MoveToOuterDisposeScope();
+        var qh = functional.linear(query, wq, first.bias);                      // [B,H]
+        var q = query.index_select(0, seq.Rows);                                // [N,E]
+        var kp = cat([keys, q * keys], 1);                                      // [N,2E]
+        var h = functional.silu(qh.index_select(0, seq.Rows).addmm(kp, wkp.t())); // [N,H]
+        for (int i = 1; i < hidden.Count; i++)
+            h = functional.silu(hidden[i].forward(h));                          // [N,H_i]
+        var s = score.forward(h) * seq.Mask.unsqueeze(1);                       // [N,1]
+        return seq.SumPerSample(keys * s).MoveToOuterDisposeScope();            // [B,E]
     }
 
     /// <summary>
@@ -64,7 +79,11 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var q = query.unsqueeze(1).expand_as(keys);                             // [B,T,E]
         var x = cat([q, keys, q - keys, q * keys], -1);                         // [B,T,4E]
-        return Pool(x, keys, mask, skipFirst: false).MoveToOuterDisposeScope();
+        Tensor h = x;
+        for (int i = 0; i < hidden.Count; i++)
+            h = functional.silu(hidden[i].forward(h));                          // [B,T,H_i]
+        var s = score.forward(h).squeeze(-1) * mask;                            // [B,T]
+        return s.unsqueeze(1).bmm(keys).squeeze(1).MoveToOuterDisposeScope();  // [B,E]
     }
 
     /// <summary>A frozen managed copy for single-sample scoring (<see cref="DinScorer"/>).</summary>
@@ -73,13 +92,5 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var first = hidden[0];
         return new DinScorer((int)_dim, DenseScorer.Floats(first.weight!), DenseScorer.Floats(first.bias!), (int)first.weight!.shape[0],
             hidden.Skip(1).Select(DenseScorer.From).ToArray(), DenseScorer.From(score));
-    }
-
-    private Tensor Pool(Tensor h, Tensor keys, Tensor mask, bool skipFirst)
-    {
-        for (int i = skipFirst ? 1 : 0; i < hidden.Count; i++)
-            h = functional.silu(hidden[i].forward(h));                          // [B,T,H_i]
-        var s = score.forward(h).squeeze(-1) * mask;                            // [B,T]
-        return s.unsqueeze(1).bmm(keys).squeeze(1);                             // [B,E]
     }
 }
