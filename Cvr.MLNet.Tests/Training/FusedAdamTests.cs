@@ -101,4 +101,41 @@ public sealed class FusedAdamTests
             Assert.AreEqual(touched.Contains(row), moved, $"item row {row}");
         }
     }
+
+    [TestMethod]
+    [DataRow(0.0)]
+    [DataRow(0.05)] // clips
+    public void GradientInParts_StepsExactlyAsTheirSumInGrad(double clip)
+    {
+        // Two halves' gradients (as the data-parallel step hands them over) against .grad set to their sum.
+        var pool = SyntheticSamples.Create(128, 20, 50, 400, 40, seed: 6);
+        int[][] halves = [Enumerable.Range(0, 40).ToArray(), Enumerable.Range(30, 40).ToArray()]; // shared rows: repeated ids across parts
+        (Dictionary<string, float[]> Weights, double Norm, bool Fused) Step(bool inParts)
+        {
+            torch.manual_seed(9);
+            using var net = new CvrNetwork(Small(sparse: true));
+            using var adam = new CvrAdam(net.named_parameters(), 1e-2);
+            using var scope = NewDisposeScope();
+            var ps = adam.Parameters.Select(p => (Tensor)p).ToArray();
+            var parts = halves.Select(rows =>
+            {
+                using var batch = pool.MakeBatch(rows, CPU);
+                var (fav, buy, w) = CvrTrainStep.Labels(pool, rows, CPU);
+                var g = torch.autograd.grad([new CvrLoss().Compute(net.forward(batch), fav, buy, w)], ps, allow_unused: true);
+                return g.Select(t => t.IsInvalid ? null : t).ToArray();
+            }).ToArray();
+            Assert.IsTrue(parts[0].Count(t => t is { is_sparse: true }) == 4, "the four id tables have sparse gradients");
+            double norm;
+            if (inParts) norm = adam.StepOnce(clip, parts);
+            else { adam.SetGradients(parts); norm = adam.StepOnce(clip); }
+            return (net.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray()), norm, adam.LastStepFused);
+        }
+        var inParts = Step(true);
+        var summed = Step(false);
+        Assert.IsTrue(inParts.Fused && summed.Fused, "both take the fused path");
+        Assert.AreEqual(summed.Norm, inParts.Norm, "same norm");
+        if (clip > 0) Assert.IsTrue(summed.Norm > clip, "the clipping case must clip");
+        foreach (var (name, w) in summed.Weights)
+            Assert.IsTrue(w.AsSpan().SequenceEqual(inParts.Weights[name]), $"{name}: the parts and their sum give different weights");
+    }
 }

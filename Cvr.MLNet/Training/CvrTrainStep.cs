@@ -14,9 +14,9 @@ namespace Cvr.MLNet.Training;
 /// <para>
 /// With <c>workers</c> = 2 a batch of at least <see cref="MinDataParallelRows"/> rows is split in two
 /// halves, each run (forward, loss, <c>autograd.grad</c>) on its own <see cref="DataParallelWorkers"/>
-/// thread with one libtorch thread; the gradients are then combined in a fixed order (dense: g_a + g_b;
-/// sparse id-table gradients: a's entries, then b's) into the parameters' <c>.grad</c>, and Adam steps
-/// as before. Each half's loss is scaled by its share of the rows, so the combined loss and gradient are
+/// thread with one libtorch thread; <see cref="CvrAdam"/> then steps on the sum of the two halves'
+/// gradients, taken in a fixed order (dense: g_a + g_b, summed as the fused update reads them; sparse
+/// id-table gradients: a's entries, then b's). Each half's loss is scaled by its share of the rows, so the combined loss and gradient are
 /// the full batch's mean up to float rounding, and the result does not depend on thread timing.
 /// </para>
 /// </summary>
@@ -49,14 +49,16 @@ internal sealed class CvrTrainStep : IDisposable
     private readonly Device _device;
     private readonly double _clipNorm;
     private readonly DataParallelWorkers? _workers;
-    private readonly Parameter[] _params;
+    private readonly IReadOnlyList<Parameter> _adamParams;
+    private readonly int[] _trained; // indices into _adamParams of the parameters that require a gradient
 
     /// <summary>A step; <paramref name="workers"/> = 2 runs each batch as two data-parallel halves (1 = on the calling thread).</summary>
     public CvrTrainStep(CvrNetwork net, CvrLoss loss, CvrAdam adam, Device device, double clipNorm, int workers = 1)
     {
         if (workers is < 1 or > 2) throw new ArgumentOutOfRangeException(nameof(workers), workers, "workers must be 1 or 2.");
         (_net, _loss, _adam, _device, _clipNorm) = (net, loss, adam, device, clipNorm);
-        _params = net.parameters().Where(p => p.requires_grad).ToArray();
+        _adamParams = adam.Parameters;
+        _trained = Enumerable.Range(0, _adamParams.Count).Where(i => _adamParams[i].requires_grad).ToArray();
         if (workers > 1)
         {
             // Workers run libtorch CPU kernels on their own thread; other devices keep the plain path.
@@ -110,8 +112,10 @@ internal sealed class CvrTrainStep : IDisposable
             half[h] = (table.MakeBatch(part, _device, dropout), fav, buy, w, part.Length / (double)n);
         }
         var losses = new double[2];
-        var grads = new Tensor?[2][];
+        // grads[h][i]: half h's gradient of the optimizer's parameter i (null: none).
+        var grads = new[] { new Tensor?[_adamParams.Count], new Tensor?[_adamParams.Count] };
         var forwardEnd = new long[2];
+        var trained = _trained.Select(i => (Tensor)_adamParams[i]).ToArray();
         long t1 = Stopwatch.GetTimestamp();
         try
         {
@@ -126,38 +130,32 @@ internal sealed class CvrTrainStep : IDisposable
                 forwardEnd[h] = Stopwatch.GetTimestamp();
                 if (!double.IsFinite(losses[h])) return;
                 // autograd.grad, not backward(): nothing accumulates into the shared .grad concurrently.
-                var g = torch.autograd.grad([l], _params, allow_unused: true);
-                grads[h] = g.Select(t => t.IsInvalid ? null : t.DetachFromDisposeScope()).ToArray();
+                var g = torch.autograd.grad([l], trained, allow_unused: true);
+                for (int j = 0; j < _trained.Length; j++) grads[h][_trained[j]] = g[j].IsInvalid ? null : g[j].DetachFromDisposeScope();
             });
             double lv = losses[0] + losses[1];
             long t2 = Math.Max(forwardEnd[0], forwardEnd[1]);
             if (!double.IsFinite(lv)) return lv; // the caller reports divergence; no update from a broken loss
-            using (no_grad())
-                for (int i = 0; i < _params.Length; i++) _params[i].grad = Combine(grads[0]![i], grads[1]![i]);
+            if (WriteGradients) _adam.SetGradients(grads);
             long t3 = Stopwatch.GetTimestamp();
-            _adam.StepOnce(_clipNorm);
+            // The optimizer sums the halves as it reads them (dense: g_a + g_b; sparse: a's entries, then b's).
+            _adam.StepOnce(_clipNorm, grads);
             AddPhases(t0, t1, t2, t3, Stopwatch.GetTimestamp());
             return lv;
         }
         finally
         {
             foreach (var g in grads)
-                foreach (var t in g ?? []) t?.Dispose();
+                foreach (var t in g) t?.Dispose();
             foreach (var h in half) h.Batch.Dispose();
         }
     }
 
-    // g_a + g_b in a fixed order. The parameter keeps its own native reference, so the caller may dispose a, b and the result's wrapper.
-    // autograd.grad may return a dense gradient as a strided view (backward() would have made .grad
-    // contiguous); the fused Adam needs contiguous memory.
-    private static Tensor? Combine(Tensor? a, Tensor? b)
-    {
-        if (a is null || b is null) return (a ?? b) is { } one && !one.is_sparse ? one.contiguous() : a ?? b;
-        if (!a.is_sparse) return a.contiguous().add_(b);
-        // Sparse embedding gradients: a's (row, value) entries, then b's; CvrAdam coalesces duplicates in
-        // entry order, as it does for the whole batch's gradient.
-        return sparse_coo_tensor(cat([a.SparseIndices, b.SparseIndices], 1), cat([a.SparseValues, b.SparseValues], 0), a.shape);
-    }
+    /// <summary>
+    /// When set, the data-parallel path also writes each parameter's summed gradient into its <c>.grad</c>, as the
+    /// plain path leaves it (for inspection; the fused optimizer reads the halves directly and does not need it).
+    /// </summary>
+    internal bool WriteGradients { get; set; }
 
     private void AddPhases(long t0, long t1, long t2, long t3, long t4)
     {
@@ -171,7 +169,7 @@ internal sealed class CvrTrainStep : IDisposable
 
     /// <summary>
     /// When set (length 4), each step adds its seconds per phase (batch tensors, forward + loss, backward, optimizer).
-    /// On the data-parallel path forward ends when the slower worker's loss is ready, and backward includes combining the halves' gradients.
+    /// On the data-parallel path forward ends when the slower worker's loss is ready, and the optimizer includes summing the halves' gradients.
     /// </summary>
     public double[]? PhaseSeconds { get; set; }
 

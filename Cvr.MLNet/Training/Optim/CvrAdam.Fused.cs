@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,98 +12,126 @@ public sealed partial class CvrAdam
 
     private sealed class SparseBuffers
     {
-        public long[] Keys = [];
-        public int[] Order = [];
-        public int[] Rows = [];
-        public float[] Sums = [];
+        public int[] SlotOfRow = [];   // table row → 1 + its slot among this step's unique rows (0 = not touched); all 0 between steps
+        public int[] Rows = [];        // slot → table row, in order of first appearance
+        public float[] Sums = [];      // slot → summed gradient row
     }
 
     /// <summary>
-    /// One fused step: sparse gradients are coalesced in managed code (sort + sum of duplicate rows), then
-    /// dense chunks and sparse row blocks are updated in one parallel pass, each element read and written once.
+    /// One fused step: sparse gradients are coalesced in managed code (the value rows of equal ids summed
+    /// in entry order), then dense chunks and sparse row blocks are updated in one parallel pass, each
+    /// element read and written once. A gradient may come in parts (the data-parallel step's halves):
+    /// dense parts are summed as the update reads them, sparse parts coalesced as one list, the first part's entries first.
     /// </summary>
     private sealed unsafe class FusedStep
     {
         private const int Chunk = 32 * 1024, RowBlock = 128;
         private readonly CvrAdam _adam;
-        private readonly List<(nint G, nint M, nint V, nint P, long N)> _dense = [];
+        private readonly List<(nint G0, nint G1, nint M, nint V, nint P, long N)> _dense = [];
         private readonly List<(SparseBuffers B, int Unique, int Dim, nint M, nint V, nint P)> _sparse = [];
         private double _sparseSq;
 
         private FusedStep(CvrAdam adam) => _adam = adam;
 
-        /// <summary>Gathers raw pointers and coalesces sparse gradients; false (nothing changed) when a tensor is not CPU float32 contiguous.</summary>
-        public static bool TryPrepare(CvrAdam adam, out FusedStep step)
+        /// <summary>
+        /// Gathers raw pointers and coalesces sparse gradients; false (nothing changed) when a tensor is not
+        /// CPU float32 contiguous. <paramref name="parts"/>[h][i] is part h of parameter i's gradient (null: its <c>.grad</c>).
+        /// </summary>
+        public static bool TryPrepare(CvrAdam adam, IReadOnlyList<Tensor?[]>? parts, out FusedStep step)
         {
             step = new FusedStep(adam);
             using var noGrad = no_grad();
+            int nParts = parts?.Count ?? 1;
+            if (nParts is < 1 or > 2) return false;
+            var sparse = new List<(int Param, (nint Idx, nint Vals, int Nnz)[] Segments, int Dim, long Rows, nint M, nint V, nint P)>();
             for (int i = 0; i < adam._params.Length; i++)
             {
                 var param = adam._params[i].P;
-                var g = param.grad;
-                if (g is null) continue;
+                var g = parts is null ? (param.grad is { } pg ? [pg] : []) : parts.Select(h => h[i]).OfType<Tensor>().ToArray();
+                if (g.Length == 0) continue;
                 float* p = FusedAdamKernels.Pointer(param, out long n);
                 float* m = FusedAdamKernels.Pointer(adam._m[i], out _);
                 float* v = FusedAdamKernels.Pointer(adam._v[i], out _);
                 if (p is null || m is null || v is null) return false;
-                if (!g.is_sparse)
+                if (g.Any(t => t.is_sparse != g[0].is_sparse)) return false;
+                if (!g[0].is_sparse)
                 {
-                    float* gp = FusedAdamKernels.Pointer(g, out long gn);
-                    if (gp is null || gn != n) return false;
-                    step._dense.Add(((nint)gp, (nint)m, (nint)v, (nint)p, n));
+                    var gp = new nint[2];
+                    for (int h = 0; h < g.Length; h++)
+                    {
+                        // autograd.grad may return a strided view; the step's dispose scope frees the copy.
+                        gp[h] = (nint)FusedAdamKernels.Pointer(g[h].is_contiguous() ? g[h] : g[h].contiguous(), out long gn);
+                        if (gp[h] == 0 || gn != n) return false;
+                    }
+                    step._dense.Add((gp[0], gp[1], (nint)m, (nint)v, (nint)p, n));
                     continue;
                 }
                 if (param.dim() != 2) return false;
                 int dim = (int)param.shape[1];
-                var indices = g.SparseIndices;
-                var values = g.SparseValues;
-                if (indices.device_type != DeviceType.CPU || indices.dtype != ScalarType.Int64 || !indices.is_contiguous()) return false;
-                float* vals = FusedAdamKernels.Pointer(values, out long vn);
-                long nnz = indices.shape[^1];
-                if (vals is null || vn != nnz * dim) return false;
+                var segments = new (nint, nint, int)[g.Length];
+                for (int h = 0; h < g.Length; h++)
+                {
+                    var indices = g[h].SparseIndices;
+                    var values = g[h].SparseValues;
+                    if (indices.device_type != DeviceType.CPU || indices.dtype != ScalarType.Int64 || !indices.is_contiguous()) return false;
+                    float* vals = FusedAdamKernels.Pointer(values, out long vn);
+                    long nnz = indices.shape[^1];
+                    if (vals is null || vn != nnz * dim || nnz > int.MaxValue) return false;
+                    segments[h] = ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(indices.bytes)), (nint)vals, (int)nnz);
+                }
+                sparse.Add((i, segments, dim, param.shape[0], (nint)m, (nint)v, (nint)p));
+            }
+            // Every tensor is usable: coalesce now (nothing before this point changed any state).
+            foreach (var (i, segments, dim, rows, m, v, p) in sparse)
+            {
                 if (!adam._sparseBuffers.TryGetValue(i, out var b)) adam._sparseBuffers[i] = b = new SparseBuffers();
-                var idx = MemoryMarshal.Cast<byte, long>(indices.bytes)[..(int)nnz];
-                int unique = Coalesce(idx, vals, dim, param.shape[0], b, out double sq);
+                int unique = Coalesce(segments, dim, rows, b, out double sq);
                 step._sparseSq += sq;
-                step._sparse.Add((b, unique, dim, (nint)m, (nint)v, (nint)p));
+                step._sparse.Add((b, unique, dim, m, v, p));
             }
             return true;
         }
 
-        // Sorts the row ids (with their positions) and sums the value rows of equal ids, in position order.
-        private static int Coalesce(ReadOnlySpan<long> idx, float* vals, int dim, long tableRows, SparseBuffers b, out double sq)
+        // Sums the value rows of equal ids in entry order (segment 0's entries, then segment 1's); the unique rows
+        // keep the order of their first appearance. A row → slot map instead of a sort: one pass, no comparisons.
+        private static int Coalesce((nint Idx, nint Vals, int Nnz)[] segments, int dim, long tableRows, SparseBuffers b, out double sq)
         {
-            int nnz = idx.Length;
-            if (b.Keys.Length < nnz) { b.Keys = new long[nnz]; b.Order = new int[nnz]; b.Rows = new int[nnz]; }
-            if (b.Sums.Length < (long)nnz * dim) b.Sums = new float[(long)nnz * dim];
-            var keys = b.Keys.AsSpan(0, nnz);
-            var order = b.Order.AsSpan(0, nnz);
-            idx.CopyTo(keys);
-            for (int j = 0; j < nnz; j++)
-            {
-                if ((ulong)keys[j] >= (ulong)tableRows) throw new IndexOutOfRangeException($"Sparse gradient row {keys[j]} is outside the table's {tableRows} rows.");
-                order[j] = j;
-            }
-            // Sorting (key, position) pairs keeps the summation order of duplicates deterministic.
-            keys.Sort(order);
+            int total = segments.Sum(s => s.Nnz);
+            if (b.SlotOfRow.Length != tableRows) b.SlotOfRow = new int[tableRows];
+            if (b.Rows.Length < total) b.Rows = new int[total];
+            if (b.Sums.Length < (long)total * dim) b.Sums = new float[(long)total * dim];
             int unique = 0;
-            sq = 0;
-            for (int j = 0; j < nnz;)
+            try
             {
-                long key = keys[j];
-                int start = j;
-                while (j < nnz && keys[j] == key) j++;
-                order[start..j].Sort();
-                var sum = b.Sums.AsSpan(unique * dim, dim);
-                new ReadOnlySpan<float>(vals + (long)order[start] * dim, dim).CopyTo(sum);
-                fixed (float* s = sum)
-                {
-                    for (int k = start + 1; k < j; k++) FusedAdamKernels.AddTo(s, vals + (long)order[k] * dim, dim);
-                    sq += FusedAdamKernels.SumSquares(s, dim);
-                }
-                b.Rows[unique++] = (int)key;
+                fixed (float* sums = b.Sums)
+                    foreach (var (idxPtr, valsPtr, nnz) in segments)
+                    {
+                        long* idx = (long*)idxPtr;
+                        float* vals = (float*)valsPtr;
+                        for (int j = 0; j < nnz; j++)
+                        {
+                            long row = idx[j];
+                            if ((ulong)row >= (ulong)tableRows) throw new IndexOutOfRangeException($"Sparse gradient row {row} is outside the table's {tableRows} rows.");
+                            int slot = b.SlotOfRow[row] - 1;
+                            if (slot < 0)
+                            {
+                                slot = unique++;
+                                b.SlotOfRow[row] = slot + 1;
+                                b.Rows[slot] = (int)row;
+                                Buffer.MemoryCopy(vals + (long)j * dim, sums + (long)slot * dim, (long)dim * 4, (long)dim * 4);
+                            }
+                            else FusedAdamKernels.AddTo(sums + (long)slot * dim, vals + (long)j * dim, dim);
+                        }
+                    }
+                sq = 0;
+                fixed (float* sums = b.Sums)
+                    for (int u = 0; u < unique; u++) sq += FusedAdamKernels.SumSquares(sums + (long)u * dim, dim);
+                return unique;
             }
-            return unique;
+            finally
+            {
+                for (int u = 0; u < unique; u++) b.SlotOfRow[b.Rows[u]] = 0;
+            }
         }
 
         public double Run(double clipNorm)
@@ -121,7 +150,7 @@ public sealed partial class CvrAdam
                 Parallel.For(0, tasks.Count, t =>
                 {
                     var (kind, item, start, count) = tasks[t];
-                    if (kind == 0) partial[t] = FusedAdamKernels.SumSquares((float*)_dense[item].G + start, count);
+                    if (kind == 0) partial[t] = FusedAdamKernels.SumSquares((float*)_dense[item].G0 + start, _dense[item].G1 == 0 ? null : (float*)_dense[item].G1 + start, count);
                 });
                 denseSq = partial.Sum();
                 double pre = Math.Sqrt(denseSq + _sparseSq);
@@ -137,8 +166,8 @@ public sealed partial class CvrAdam
                 var (kind, item, start, count) = tasks[t];
                 if (kind == 0)
                 {
-                    var (g, m, v, p, _) = _dense[item];
-                    partial[t] = FusedAdamKernels.Update((float*)g + start, (float*)m + start, (float*)v + start, (float*)p + start, count, c);
+                    var (g0, g1, m, v, p, _) = _dense[item];
+                    partial[t] = FusedAdamKernels.Update((float*)g0 + start, g1 == 0 ? null : (float*)g1 + start, (float*)m + start, (float*)v + start, (float*)p + start, count, c);
                     return;
                 }
                 var (b, _, dim, ms, vs, ps) = _sparse[item];

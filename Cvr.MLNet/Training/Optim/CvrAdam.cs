@@ -39,15 +39,45 @@ public sealed partial class CvrAdam : IDisposable
     internal bool LastStepFused { get; private set; }
 
     /// <summary>Applies one update from the parameters' gradients; returns the global gradient norm before clipping.</summary>
-    public double StepOnce(double clipNorm = 0)
+    public double StepOnce(double clipNorm = 0) => StepOnce(clipNorm, null);
+
+    /// <summary>The parameters in the order of <see cref="StepOnce(double, IReadOnlyList{Tensor?[]}?)"/>'s gradient parts.</summary>
+    internal IReadOnlyList<Parameter> Parameters => _params.Select(p => p.P).ToArray();
+
+    /// <summary>
+    /// Applies one update from gradients given in parts: <paramref name="parts"/>[h][i] is part h of the gradient of
+    /// <see cref="Parameters"/>[i] (null: none), the gradient being their sum (dense: g_0 + g_1; sparse: the entries
+    /// of g_0, then g_1's). The fused path reads the parts directly; otherwise each parameter's <c>.grad</c> is set to
+    /// the sum first. <paramref name="parts"/> null: the parameters' <c>.grad</c>. Returns the norm before clipping.
+    /// </summary>
+    internal double StepOnce(double clipNorm, IReadOnlyList<Tensor?[]>? parts)
     {
         if (UseFusedUpdate)
         {
             using var scope = NewDisposeScope();
-            if (FusedStep.TryPrepare(this, out var fused)) { LastStepFused = true; return fused.Run(clipNorm); }
+            if (FusedStep.TryPrepare(this, parts, out var fused)) { LastStepFused = true; return fused.Run(clipNorm); }
         }
         LastStepFused = false;
+        if (parts is not null) SetGradients(parts);
         return StepTorch(clipNorm);
+    }
+
+    /// <summary>Sets each parameter's <c>.grad</c> to the sum of its parts (see <see cref="StepOnce(double, IReadOnlyList{Tensor?[]}?)"/>).</summary>
+    internal void SetGradients(IReadOnlyList<Tensor?[]> parts)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        for (int i = 0; i < _params.Length; i++)
+        {
+            var g = parts.Select(h => h[i]).OfType<Tensor>().ToArray();
+            if (g.Length == 0) continue;
+            // The parameter keeps its own native reference to the sum, so the scope may free the wrapper.
+            _params[i].P.grad = g[0].is_sparse
+                // Sparse id-table gradients: the parts' (row, value) entries in part order; coalescing sums duplicates in entry order.
+                ? g.Length == 1 ? g[0] : sparse_coo_tensor(cat(g.Select(t => t.SparseIndices).ToArray(), 1), cat(g.Select(t => t.SparseValues).ToArray(), 0), g[0].shape)
+                // autograd.grad may return a strided view (backward() would have made .grad contiguous).
+                : g.Skip(1).Aggregate(g[0].contiguous().clone(), (sum, t) => sum.add_(t));
+        }
     }
 
     // The op-by-op torch form: the reference for the fused path and the path for non-CPU or non-contiguous tensors.

@@ -29,7 +29,39 @@ internal static unsafe class FusedAdamKernels
     /// Updates n elements (g scaled by c.Scale); returns Σ g² of the unscaled gradient (for the norm
     /// when it is not needed before the update).
     /// </summary>
-    public static double Update(float* g, float* m, float* v, float* p, long n, in Coefficients c)
+    public static double Update(float* g, float* m, float* v, float* p, long n, in Coefficients c) => Update<OnePart>(g, null, m, v, p, n, c);
+
+    /// <summary>
+    /// <see cref="Update(float*, float*, float*, float*, long, in Coefficients)"/> with the gradient given
+    /// as two parts g = g0 + g1 (<paramref name="g1"/> null: one part), summed as it is read instead of in a separate pass.
+    /// </summary>
+    public static double Update(float* g0, float* g1, float* m, float* v, float* p, long n, in Coefficients c) =>
+        g1 is null ? Update<OnePart>(g0, null, m, v, p, n, c) : Update<TwoParts>(g0, g1, m, v, p, n, c);
+
+    /// <summary>Σ (g0 + g1)² over n floats (<paramref name="g1"/> null: Σ g0²).</summary>
+    public static double SumSquares(float* g0, float* g1, long n) =>
+        g1 is null ? SumSquares<OnePart>(g0, null, n) : SumSquares<TwoParts>(g0, g1, n);
+
+    // How a gradient element is read: one part, or the sum of two (the JIT specializes each struct, no branch in the loop).
+    private interface IGradientParts
+    {
+        static abstract Vector256<float> Load(float* g0, float* g1, long i);
+        static abstract float At(float* g0, float* g1, long i);
+    }
+
+    private struct OnePart : IGradientParts
+    {
+        public static Vector256<float> Load(float* g0, float* g1, long i) => Vector256.Load(g0 + i);
+        public static float At(float* g0, float* g1, long i) => g0[i];
+    }
+
+    private struct TwoParts : IGradientParts
+    {
+        public static Vector256<float> Load(float* g0, float* g1, long i) => Vector256.Load(g0 + i) + Vector256.Load(g1 + i);
+        public static float At(float* g0, float* g1, long i) => g0[i] + g1[i];
+    }
+
+    private static double Update<TParts>(float* g0, float* g1, float* m, float* v, float* p, long n, in Coefficients c) where TParts : struct, IGradientParts
     {
         long i = 0;
         double sq = 0;
@@ -42,7 +74,7 @@ internal static unsafe class FusedAdamKernels
             var acc = Vector256<float>.Zero;
             for (; i + 8 <= n; i += 8)
             {
-                var raw = Vector256.Load(g + i);
+                var raw = TParts.Load(g0, g1, i);
                 acc += raw * raw;
                 var gi = raw * scale;
                 var mi = b1 * Vector256.Load(m + i) + a1 * gi;
@@ -55,7 +87,7 @@ internal static unsafe class FusedAdamKernels
         }
         for (; i < n; i++)
         {
-            float raw = g[i];
+            float raw = TParts.At(g0, g1, i);
             sq += raw * raw;
             float gi = raw * c.Scale;
             float mi = c.Beta1 * m[i] + c.OneMinusBeta1 * gi;
@@ -63,6 +95,20 @@ internal static unsafe class FusedAdamKernels
             m[i] = mi; v[i] = vi;
             p[i] += c.NegStep * (mi / (MathF.Sqrt(vi) / c.SqrtBc2 + c.Eps));
         }
+        return sq;
+    }
+
+    private static double SumSquares<TParts>(float* g0, float* g1, long n) where TParts : struct, IGradientParts
+    {
+        long i = 0;
+        double sq = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8) { var r = TParts.Load(g0, g1, i); acc += r * r; }
+            sq = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) { float r = TParts.At(g0, g1, i); sq += r * r; }
         return sq;
     }
 
@@ -76,17 +122,5 @@ internal static unsafe class FusedAdamKernels
     }
 
     /// <summary>Σ x² over n floats.</summary>
-    public static double SumSquares(float* x, long n)
-    {
-        long i = 0;
-        double sq = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) { var r = Vector256.Load(x + i); acc += r * r; }
-            sq = Vector256.Sum(acc);
-        }
-        for (; i < n; i++) sq += x[i] * x[i];
-        return sq;
-    }
+    public static double SumSquares(float* x, long n) => SumSquares<OnePart>(x, null, n);
 }
