@@ -125,6 +125,8 @@ public sealed class FusedAdamTests
                 return g.Select(t => t.IsInvalid ? null : t).ToArray();
             }).ToArray();
             Assert.IsTrue(parts[0].Count(t => t is { is_sparse: true }) == 4, "the four id tables have sparse gradients");
+            // The PLE experts' weight gradient comes back as a permuted view: the update reads it row by row, without a copy.
+            Assert.IsTrue(parts.All(h => h.Any(t => t is { is_sparse: false } && !t.is_contiguous())), "a dense part is a strided view");
             double norm;
             if (inParts) norm = adam.StepOnce(clip, parts);
             else { adam.SetGradients(parts); norm = adam.StepOnce(clip); }
@@ -133,7 +135,7 @@ public sealed class FusedAdamTests
         var inParts = Step(true);
         var summed = Step(false);
         Assert.IsTrue(inParts.Fused && summed.Fused, "both take the fused path");
-        Assert.AreEqual(summed.Norm, inParts.Norm, "same norm");
+        Assert.AreEqual(summed.Norm, inParts.Norm, 1e-9 * summed.Norm, "same norm (up to the order of the sum of squares)");
         if (clip > 0) Assert.IsTrue(summed.Norm > clip, "the clipping case must clip");
         foreach (var (name, w) in summed.Weights)
             Assert.IsTrue(w.AsSpan().SequenceEqual(inParts.Weights[name]), $"{name}: the parts and their sum give different weights");

@@ -27,7 +27,9 @@ public sealed partial class CvrAdam
     {
         private const int Chunk = 32 * 1024, RowBlock = 128;
         private readonly CvrAdam _adam;
-        private readonly List<(nint G0, nint G1, nint M, nint V, nint P, long N)> _dense = [];
+        // A dense gradient part is either contiguous (row offsets null) or a permuted dense view (autograd returns the
+        // PLE experts' weight gradient that way): then Off[r] is the element offset of its r-th last-dimension row.
+        private readonly List<(nint G0, nint G1, long[]? Off0, long[]? Off1, long RowLength, nint M, nint V, nint P, long N)> _dense = [];
         private readonly List<(SparseBuffers B, int Unique, int Dim, nint M, nint V, nint P)> _sparse = [];
         private double _sparseSq;
 
@@ -57,13 +59,12 @@ public sealed partial class CvrAdam
                 if (!g[0].is_sparse)
                 {
                     var gp = new nint[2];
+                    var off = new long[]?[2];
                     for (int h = 0; h < g.Length; h++)
                     {
-                        // autograd.grad may return a strided view; the step's dispose scope frees the copy.
-                        gp[h] = (nint)FusedAdamKernels.Pointer(g[h].is_contiguous() ? g[h] : g[h].contiguous(), out long gn);
-                        if (gp[h] == 0 || gn != n) return false;
+                        if (g[h].numel() != n || !TryRows(g[h], out gp[h], out off[h])) return false;
                     }
-                    step._dense.Add((gp[0], gp[1], (nint)m, (nint)v, (nint)p, n));
+                    step._dense.Add((gp[0], gp[1], off[0], off[1], n == 0 ? 1 : param.shape.LastOrDefault(n), (nint)m, (nint)v, (nint)p, n));
                     continue;
                 }
                 if (param.dim() != 2) return false;
@@ -88,6 +89,33 @@ public sealed partial class CvrAdam
                 int unique = Coalesce(segments, dim, rows, b, out double sq);
                 step._sparseSq += sq;
                 step._sparse.Add((b, unique, dim, m, v, p));
+            }
+            return true;
+        }
+
+        // The memory of a CPU float32 gradient read row by row without a copy: contiguous (offsets null), or a
+        // permutation of a contiguous tensor with a contiguous last dimension (offsets of each row in index order).
+        private static bool TryRows(Tensor g, out nint data, out long[]? offsets)
+        {
+            offsets = null;
+            data = (nint)FusedAdamKernels.Pointer(g, out _);
+            if (data != 0) return true;
+            if (g.dim() < 2 || g.stride(-1) != 1) return false;
+            long[] shape = g.shape, stride = g.stride();
+            // Dims ordered by stride (largest first) give the memory order; that view must be contiguous.
+            var order = Enumerable.Range(0, shape.Length).OrderByDescending(d => stride[d]).ThenBy(d => d).Select(d => (long)d).ToArray();
+            using var inMemoryOrder = g.permute(order);
+            data = (nint)FusedAdamKernels.Pointer(inMemoryOrder, out _);
+            if (data == 0) return false;
+            long rowLength = shape[^1], rows = g.numel() / rowLength;
+            offsets = new long[rows];
+            var index = new long[shape.Length - 1];
+            for (long r = 0; r < rows; r++)
+            {
+                long o = 0;
+                for (int d = 0; d < index.Length; d++) o += index[d] * stride[d];
+                offsets[r] = o;
+                for (int d = index.Length - 1; d >= 0 && ++index[d] == shape[d]; d--) index[d] = 0;
             }
             return true;
         }
@@ -136,9 +164,14 @@ public sealed partial class CvrAdam
 
         public double Run(double clipNorm)
         {
+            // Dense tasks cover elements [Start, Start + Count) of one parameter, whole rows when its gradient is read by rows.
             var tasks = new List<(int Kind, int Item, long Start, long Count)>();
             for (int d = 0; d < _dense.Count; d++)
-                for (long s = 0; s < _dense[d].N; s += Chunk) tasks.Add((0, d, s, Math.Min(Chunk, _dense[d].N - s)));
+            {
+                var (_, _, off0, off1, rowLength, _, _, _, n) = _dense[d];
+                long chunk = off0 is null && off1 is null ? Chunk : Math.Max(1, Chunk / rowLength) * rowLength;
+                for (long s = 0; s < n; s += chunk) tasks.Add((0, d, s, Math.Min(chunk, n - s)));
+            }
             for (int k = 0; k < _sparse.Count; k++)
                 for (int s = 0; s < _sparse[k].Unique; s += RowBlock) tasks.Add((1, k, s, Math.Min(RowBlock, _sparse[k].Unique - s)));
             var partial = new double[tasks.Count];
@@ -150,7 +183,7 @@ public sealed partial class CvrAdam
                 Parallel.For(0, tasks.Count, t =>
                 {
                     var (kind, item, start, count) = tasks[t];
-                    if (kind == 0) partial[t] = FusedAdamKernels.SumSquares((float*)_dense[item].G0 + start, _dense[item].G1 == 0 ? null : (float*)_dense[item].G1 + start, count);
+                    if (kind == 0) partial[t] = Dense(item, start, count, (g0, g1, _, n) => FusedAdamKernels.SumSquares(g0, g1, n));
                 });
                 denseSq = partial.Sum();
                 double pre = Math.Sqrt(denseSq + _sparseSq);
@@ -166,8 +199,8 @@ public sealed partial class CvrAdam
                 var (kind, item, start, count) = tasks[t];
                 if (kind == 0)
                 {
-                    var (g0, g1, m, v, p, _) = _dense[item];
-                    partial[t] = FusedAdamKernels.Update((float*)g0 + start, g1 == 0 ? null : (float*)g1 + start, (float*)m + start, (float*)v + start, (float*)p + start, count, c);
+                    var (_, _, _, _, _, m, v, p, _) = _dense[item];
+                    partial[t] = Dense(item, start, count, (g0, g1, at, n) => FusedAdamKernels.Update(g0, g1, (float*)m + at, (float*)v + at, (float*)p + at, n, c));
                     return;
                 }
                 var (b, _, dim, ms, vs, ps) = _sparse[item];
@@ -180,6 +213,24 @@ public sealed partial class CvrAdam
             });
             if (!normFirst) denseSq = partial.Sum();
             return Math.Sqrt(denseSq + _sparseSq);
+        }
+
+        private delegate double DenseKernel(float* g0, float* g1, long at, long n);
+
+        // Runs kernel over elements [start, start + count) of dense item d (g1 null for a one-part gradient):
+        // in one piece when its parts are contiguous, else row by row (start and count are whole rows then).
+        private double Dense(int d, long start, long count, DenseKernel kernel)
+        {
+            var (g0, g1, off0, off1, rowLength, _, _, _, _) = _dense[d];
+            if (off0 is null && off1 is null)
+                return kernel((float*)g0 + start, g1 == 0 ? null : (float*)g1 + start, start, count);
+            double sum = 0;
+            for (long at = start; at < start + count; at += rowLength)
+            {
+                long r = at / rowLength;
+                sum += kernel((float*)g0 + (off0 is null ? at : off0[r]), g1 == 0 ? null : (float*)g1 + (off1 is null ? at : off1[r]), at, rowLength);
+            }
+            return sum;
         }
     }
 }
