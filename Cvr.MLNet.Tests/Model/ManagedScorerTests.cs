@@ -114,4 +114,16 @@ public sealed class ManagedScorerTests
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => CvrTrainingLoop.PredictOne(scorer, pool, 2));
         StringAssert.Contains(e.Message, "item index 500");
     }
+
+    [TestMethod]
+    public void DenseScorerFloats_CopiesRowMajorValues_OfStridedTensors_AndRejectsOtherTypes()
+    {
+        using var scope = NewDisposeScope();
+        var w = arange(12, dtype: ScalarType.Float32).reshape(3, 4);
+        CollectionAssert.AreEqual(Enumerable.Range(0, 12).Select(i => (float)i).ToArray(), DenseScorer.Floats(w));
+        // A transposed view: the copy is in the view's row-major order, not the storage order.
+        CollectionAssert.AreEqual(new float[] { 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11 }, DenseScorer.Floats(w.t()));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => DenseScorer.Floats(arange(3, dtype: ScalarType.Float64)));
+        StringAssert.Contains(e.Message, "Float64");
+    }
 }

@@ -56,8 +56,10 @@ internal sealed class DenseScorer
     /// <summary>The values of a CPU/GPU tensor as a fresh float array (row-major).</summary>
     public static float[] Floats(Tensor t)
     {
+        if (t.dtype != ScalarType.Float32) throw new ArgumentException($"Expected a Float32 tensor, got {t.dtype}.", nameof(t));
         using var c = t.detach().cpu().contiguous();
-        return c.data<float>().ToArray();
+        // One block copy of the raw memory (TensorAccessor.ToArray reads it element by element).
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.bytes).ToArray();
     }
 
     /// <summary>
