@@ -36,8 +36,8 @@ public sealed partial class CvrAdam
         private FusedStep(CvrAdam adam) => _adam = adam;
 
         /// <summary>
-        /// Gathers raw pointers and coalesces sparse gradients; false (nothing changed) when a tensor is not
-        /// CPU float32 contiguous. <paramref name="parts"/>[h][i] is part h of parameter i's gradient (null: its <c>.grad</c>).
+        /// Gathers raw pointers and coalesces sparse gradients; false (nothing changed) when a tensor is not CPU float32
+        /// memory it can read in place (contiguous, or for a dense gradient a permuted view with a contiguous last dimension). <paramref name="parts"/>[h][i] is part h of parameter i's gradient (null: its <c>.grad</c>).
         /// </summary>
         public static bool TryPrepare(CvrAdam adam, IReadOnlyList<Tensor?[]>? parts, out FusedStep step)
         {
