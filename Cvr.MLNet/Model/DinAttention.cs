@@ -64,9 +64,7 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
         var q = query.index_select(0, seq.Rows);                                // [N,E]
         var kp = cat([keys, q * keys], 1);                                      // [N,2E]
         var h = functional.silu(qh.index_select(0, seq.Rows).addmm(kp, wkp.t())); // [N,H]
-        for (int i = 1; i < hidden.Count; i++)
-            h = functional.silu(hidden[i].forward(h));                          // [N,H_i]
-        var s = score.forward(h) * seq.Mask.unsqueeze(1);                       // [N,1]
+        var s = Scores(h, fromLayer: 1) * seq.Mask.unsqueeze(1);               // [N,1]
         return seq.SumPerSample(keys * s).MoveToOuterDisposeScope();            // [B,E]
     }
 
@@ -79,11 +77,16 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var q = query.unsqueeze(1).expand_as(keys);                             // [B,T,E]
         var x = cat([q, keys, q - keys, q * keys], -1);                         // [B,T,4E]
-        Tensor h = x;
-        for (int i = 0; i < hidden.Count; i++)
-            h = functional.silu(hidden[i].forward(h));                          // [B,T,H_i]
-        var s = score.forward(h).squeeze(-1) * mask;                            // [B,T]
+        var s = Scores(x, fromLayer: 0).squeeze(-1) * mask;                     // [B,T]
         return s.unsqueeze(1).bmm(keys).squeeze(1).MoveToOuterDisposeScope();  // [B,E]
+    }
+
+    // The MLP from hidden layer fromLayer on (SiLU after each) and the score layer: h [...,H] → [...,1].
+    private Tensor Scores(Tensor h, int fromLayer)
+    {
+        for (int i = fromLayer; i < hidden.Count; i++)
+            h = functional.silu(hidden[i].forward(h));                          // [...,H_i]
+        return score.forward(h);
     }
 
     /// <summary>A frozen managed copy for single-sample scoring (<see cref="DinScorer"/>).</summary>

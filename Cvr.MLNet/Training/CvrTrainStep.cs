@@ -49,16 +49,19 @@ internal sealed class CvrTrainStep : IDisposable
     private readonly Device _device;
     private readonly double _clipNorm;
     private readonly DataParallelWorkers? _workers;
-    private readonly IReadOnlyList<Parameter> _adamParams;
-    private readonly int[] _trained; // indices into _adamParams of the parameters that require a gradient
+    private readonly int _adamParamCount;
+    private readonly int[] _trained;             // indices among the optimizer's parameters of those that require a gradient
+    private readonly Tensor[] _trainedParams;    // those parameters, in that order (what autograd.grad differentiates)
 
     /// <summary>A step; <paramref name="workers"/> = 2 runs each batch as two data-parallel halves (1 = on the calling thread).</summary>
     public CvrTrainStep(CvrNetwork net, CvrLoss loss, CvrAdam adam, Device device, double clipNorm, int workers = 1)
     {
         if (workers is < 1 or > 2) throw new ArgumentOutOfRangeException(nameof(workers), workers, "workers must be 1 or 2.");
         (_net, _loss, _adam, _device, _clipNorm) = (net, loss, adam, device, clipNorm);
-        _adamParams = adam.Parameters;
-        _trained = Enumerable.Range(0, _adamParams.Count).Where(i => _adamParams[i].requires_grad).ToArray();
+        var adamParams = adam.Parameters;
+        _adamParamCount = adamParams.Count;
+        _trained = Enumerable.Range(0, adamParams.Count).Where(i => adamParams[i].requires_grad).ToArray();
+        _trainedParams = _trained.Select(i => (Tensor)adamParams[i]).ToArray();
         if (workers > 1)
         {
             // Workers run libtorch CPU kernels on their own thread; other devices keep the plain path.
@@ -113,9 +116,8 @@ internal sealed class CvrTrainStep : IDisposable
         }
         var losses = new double[2];
         // grads[h][i]: half h's gradient of the optimizer's parameter i (null: none).
-        var grads = new[] { new Tensor?[_adamParams.Count], new Tensor?[_adamParams.Count] };
+        var grads = new[] { new Tensor?[_adamParamCount], new Tensor?[_adamParamCount] };
         var forwardEnd = new long[2];
-        var trained = _trained.Select(i => (Tensor)_adamParams[i]).ToArray();
         long t1 = Stopwatch.GetTimestamp();
         try
         {
@@ -130,7 +132,7 @@ internal sealed class CvrTrainStep : IDisposable
                 forwardEnd[h] = Stopwatch.GetTimestamp();
                 if (!double.IsFinite(losses[h])) return;
                 // autograd.grad, not backward(): nothing accumulates into the shared .grad concurrently.
-                var g = torch.autograd.grad([l], trained, allow_unused: true);
+                var g = torch.autograd.grad([l], _trainedParams, allow_unused: true);
                 for (int j = 0; j < _trained.Length; j++) grads[h][_trained[j]] = g[j].IsInvalid ? null : g[j].DetachFromDisposeScope();
             });
             double lv = losses[0] + losses[1];
