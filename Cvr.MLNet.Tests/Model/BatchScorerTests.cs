@@ -132,7 +132,7 @@ public sealed class BatchScorerTests
     public void Gemm_EqualsAPlainFusedMultiplyAddLoop_OnEveryTail()
     {
         var rng = new Random(4);
-        foreach (var (rows, inDim, outDim) in new[] { (1, 3, 1), (5, 7, 9), (6, 17, 64), (13, 33, 100), (12, 64, 136), (7, 5, 24) })
+        foreach (var (rows, inDim, outDim) in new[] { (1, 3, 1), (5, 7, 9), (6, 17, 64), (13, 33, 100), (12, 64, 136), (7, 5, 24), (13, 600, 40), (6, 257, 16), (19, 513, 24), (12, 0, 16) })
             foreach (bool bias in new[] { true, false })
             {
                 int ldx = inDim + 3, ldy = outDim + 2;

@@ -16,10 +16,14 @@ internal static class BlockKernels
     /// <summary>Rows per register block.</summary>
     public const int Rows = 6;
 
+    /// <summary>Inputs per block of the Vector256 path: a 16-wide weight panel of 256 inputs is 16 KB, half of L1.</summary>
+    internal const int KBlock256 = 256;
+
     /// <summary>
     /// y[r, 0..out) = bias + Σ_i x[r, i]·w[i, :] for r &lt; rows; x rows at stride <paramref name="ldx"/>,
     /// y rows at stride <paramref name="ldy"/>; bias may be empty.
     /// </summary>
+    [SkipLocalsInit]
     public static void Gemm(ReadOnlySpan<float> x, int ldx, int rows, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
         Span<float> y, int ldy, int inDim, int outDim)
     {
@@ -53,23 +57,48 @@ internal static class BlockKernels
                 for (; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, j, j + 16);
             }
         }
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && j + 8 <= outDim)
         {
-            for (; j + 8 <= outDim; j += 8)
+            // Blocked over the inputs, with each 16-wide weight panel of KBlock256 inputs packed into 16 contiguous
+            // KB that stay in L1 while every row block passes over it. Unpacked, the panel's rows lie ldw floats
+            // apart: with a power-of-two width such as 256 they fall into 4 of L1's 64 sets and stream from L2
+            // for every 6 rows. Each input block continues the accumulators stored in y, so the FMA chain per
+            // element is the same as unblocked.
+            int jStart = j, jEnd = j, blocked = rows - rows % Rows;
+            Span<float> panel = stackalloc float[KBlock256 * 16];
+            ref float pr = ref MemoryMarshal.GetReference(panel);
+            for (int k0 = 0; blocked > 0 && (k0 == 0 || k0 < inDim); k0 += KBlock256)
             {
-                int r = 0;
-                bool two = j + 16 <= outDim;
-                for (; r + Rows <= rows; r += Rows)
+                int kc = Math.Min(KBlock256, inDim - k0);
+                bool first = k0 == 0;
+                for (j = jStart; j + 8 <= outDim; j += 8)
                 {
-                    ref float xb = ref Unsafe.Add(ref xr, (nint)r * ldx);
-                    ref float yb = ref Unsafe.Add(ref Unsafe.Add(ref yr, (nint)r * ldy), j);
-                    if (two) Strip256x2(ref xb, ldx, ref Unsafe.Add(ref wr, j), outDim, hasBias, ref Unsafe.Add(ref br, j), ref yb, ldy, inDim);
-                    else Strip256x1(ref xb, ldx, ref Unsafe.Add(ref wr, j), outDim, hasBias, ref Unsafe.Add(ref br, j), ref yb, ldy, inDim);
+                    bool two = j + 16 <= outDim;
+                    int width = two ? 16 : 8;
+                    ref float wk = ref Unsafe.Add(ref wr, (nint)k0 * outDim + j);
+                    for (nint i = 0; i < kc; i++)
+                    {
+                        ref float src = ref Unsafe.Add(ref wk, i * outDim);
+                        Vector256.LoadUnsafe(ref src).StoreUnsafe(ref pr, (nuint)(i * width));
+                        if (two) Vector256.LoadUnsafe(ref src, 8).StoreUnsafe(ref pr, (nuint)(i * width + 8));
+                    }
+                    for (int r = 0; r < blocked; r += Rows)
+                    {
+                        ref float xb = ref Unsafe.Add(ref xr, (nint)r * ldx + k0);
+                        ref float yb = ref Unsafe.Add(ref Unsafe.Add(ref yr, (nint)r * ldy), j);
+                        // The first block starts from the bias (one row, stride 0) or 0, later ones from y.
+                        bool init = !first || hasBias;
+                        ref float ib = ref first ? ref Unsafe.Add(ref br, j) : ref yb;
+                        nint ldi = first ? 0 : ldy;
+                        if (two) Strip256x2(ref xb, ldx, ref pr, width, init, ref ib, ldi, ref yb, ldy, kc);
+                        else Strip256x1(ref xb, ldx, ref pr, width, init, ref ib, ldi, ref yb, ldy, kc);
+                    }
+                    if (two) j += 8;
                 }
-                int end = two ? j + 16 : j + 8;
-                for (; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, j, end);
-                if (two) j += 8;
+                jEnd = j;
             }
+            if (blocked == 0) for (; j + 8 <= outDim; j += 8) jEnd = j + 8;
+            for (int r = blocked; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, jStart, jEnd);
         }
         if (j < outDim)
             for (int r = 0; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, j, outDim);
@@ -200,13 +229,22 @@ internal static class BlockKernels
         a3.StoreUnsafe(ref Unsafe.Add(ref y, 3 * ldy)); a4.StoreUnsafe(ref Unsafe.Add(ref y, 4 * ldy)); a5.StoreUnsafe(ref Unsafe.Add(ref y, 5 * ldy));
     }
 
-    // 6 rows × 16 outputs with 256-bit vectors (12 accumulators: fits 16 registers without AVX-512).
+    // 6 rows × 16 outputs with 256-bit vectors (12 accumulators: fits 16 registers without AVX-512), over
+    // inDim inputs; the accumulators start from init rows at stride ldi (0: one bias row for all) or 0.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Strip256x2(ref float x, nint ldx, ref float w, nint ldw, bool hasBias, ref float b, ref float y, nint ldy, int inDim)
+    private static void Strip256x2(ref float x, nint ldx, ref float w, nint ldw, bool hasInit, ref float b, nint ldi, ref float y, nint ldy, int inDim)
     {
-        Vector256<float> b0 = default, b1 = default;
-        if (hasBias) { b0 = Vector256.LoadUnsafe(ref b); b1 = Vector256.LoadUnsafe(ref b, 8); }
-        Vector256<float> a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1, a40 = b0, a41 = b1, a50 = b0, a51 = b1;
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+        if (hasInit)
+        {
+            a00 = Vector256.LoadUnsafe(ref b); a01 = Vector256.LoadUnsafe(ref b, 8);
+            ref float b1 = ref Unsafe.Add(ref b, ldi); a10 = Vector256.LoadUnsafe(ref b1); a11 = Vector256.LoadUnsafe(ref b1, 8);
+            ref float b2 = ref Unsafe.Add(ref b, 2 * ldi); a20 = Vector256.LoadUnsafe(ref b2); a21 = Vector256.LoadUnsafe(ref b2, 8);
+            ref float b3 = ref Unsafe.Add(ref b, 3 * ldi); a30 = Vector256.LoadUnsafe(ref b3); a31 = Vector256.LoadUnsafe(ref b3, 8);
+            ref float b4 = ref Unsafe.Add(ref b, 4 * ldi); a40 = Vector256.LoadUnsafe(ref b4); a41 = Vector256.LoadUnsafe(ref b4, 8);
+            ref float b5 = ref Unsafe.Add(ref b, 5 * ldi); a50 = Vector256.LoadUnsafe(ref b5); a51 = Vector256.LoadUnsafe(ref b5, 8);
+        }
         for (nint i = 0; i < inDim; i++)
         {
             ref float wi = ref Unsafe.Add(ref w, i * ldw);
@@ -232,11 +270,15 @@ internal static class BlockKernels
         ref float y5 = ref Unsafe.Add(ref y, 5 * ldy); a50.StoreUnsafe(ref y5); a51.StoreUnsafe(ref y5, 8);
     }
 
-    // 6 rows × 8 outputs.
-    private static void Strip256x1(ref float x, nint ldx, ref float w, nint ldw, bool hasBias, ref float b, ref float y, nint ldy, int inDim)
+    // 6 rows × 8 outputs; init as in Strip256x2.
+    private static void Strip256x1(ref float x, nint ldx, ref float w, nint ldw, bool hasInit, ref float b, nint ldi, ref float y, nint ldy, int inDim)
     {
-        var b0 = hasBias ? Vector256.LoadUnsafe(ref b) : default;
-        Vector256<float> a0 = b0, a1 = b0, a2 = b0, a3 = b0, a4 = b0, a5 = b0;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        if (hasInit)
+        {
+            a0 = Vector256.LoadUnsafe(ref b); a1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref b, ldi)); a2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref b, 2 * ldi));
+            a3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref b, 3 * ldi)); a4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref b, 4 * ldi)); a5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref b, 5 * ldi));
+        }
         for (nint i = 0; i < inDim; i++)
         {
             var wv = Vector256.LoadUnsafe(ref Unsafe.Add(ref w, i * ldw));
