@@ -43,7 +43,7 @@ public sealed class BatchScorerTests
         var all = Enumerable.Range(0, pool.Count).ToArray();
         var (favT, buyT) = CvrTrainingLoop.PredictTorch(net, pool, all, 256, CPU);
         Assert.IsTrue(buyT.Max() - buyT.Min() > 0.01 && favT.Max() - favT.Min() > 0.01, $"spread {buyT.Min()}..{buyT.Max()}");
-        // 1000 = 20 chunks of 48 + a ragged 40; 7 and 1 are below one register block of 6 rows plus a tail.
+        // 1000 = 6 chunks (starts on whole register blocks, a ragged last one); 7 and 1 are below one register block of 6 rows plus a tail.
         foreach (int bs in new[] { 1, 7, 256, 1000 })
         {
             double worst = 0;
