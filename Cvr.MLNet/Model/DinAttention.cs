@@ -93,7 +93,7 @@ public sealed class DinAttention : Module<Tensor, Tensor, Tensor, Tensor>
     internal DinScorer CreateScorer()
     {
         var first = hidden[0];
-        return new DinScorer((int)_dim, DenseScorer.Floats(first.weight!), DenseScorer.Floats(first.bias!), (int)first.weight!.shape[0],
+        return new DinScorer((int)_dim, DenseScorer.InPlace(first.weight!), DenseScorer.Floats(first.bias!), (int)first.weight!.shape[0],
             hidden.Skip(1).Select(DenseScorer.From).ToArray(), DenseScorer.From(score));
     }
 }

@@ -25,12 +25,23 @@ internal sealed class DenseScorer
     {
         In = inDim; Out = outDim;
         _b = bias ?? [];
-        _transposed = outDim >= 8;
+        _transposed = StoresTransposed(outDim);
         if (!_transposed) { _w = weightOutIn; return; }
         _w = new float[weightOutIn.Length];
         for (int o = 0; o < outDim; o++)
             for (int i = 0; i < inDim; i++) _w[i * outDim + o] = weightOutIn[o * inDim + i];
     }
+
+    private DenseScorer(float[] w, float[] b, bool transposed, int inDim, int outDim) { _w = w; _b = b; _transposed = transposed; In = inDim; Out = outDim; }
+
+    /// <summary>
+    /// From a weight already laid out as <see cref="DenseScorer(float[], float[], int, int)"/> keeps it: row-major
+    /// [in,out] when <paramref name="outDim"/> ≥ 8, else [out,in] (no second copy for a caller that builds W itself).
+    /// </summary>
+    public static DenseScorer FromStoredLayout(float[] weight, float[]? bias, int inDim, int outDim) => new(weight, bias ?? [], outDim >= 8, inDim, outDim);
+
+    /// <summary>Whether <see cref="FromStoredLayout"/> expects [in,out] (true) or [out,in] for this output width.</summary>
+    public static bool StoresTransposed(int outDim) => outDim >= 8;
 
     /// <summary>Copies a <see cref="Linear"/>'s weight and bias.</summary>
     public static DenseScorer From(Linear linear)
@@ -65,6 +76,15 @@ internal sealed class DenseScorer
         // One block copy of the raw memory (TensorAccessor.ToArray reads it element by element).
         return MemoryMarshal.Cast<byte, float>(c.bytes).ToArray();
     }
+
+    /// <summary>
+    /// The values of <paramref name="t"/> to read while it is alive: its own memory when it is a contiguous CPU float32
+    /// tensor (no copy: a copy of a large weight is a large-object allocation, most of a batch scorer's build), else
+    /// a fresh copy (<see cref="Floats"/>).
+    /// </summary>
+    public static ReadOnlySpan<float> InPlace(Tensor t) =>
+        t.device_type == TorchSharp.DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous()
+            ? MemoryMarshal.Cast<byte, float>(t.bytes) : Floats(t);
 
     /// <summary>
     /// y[r] = W·x[r] + b for <paramref name="rows"/> rows (x rows at stride <paramref name="ldx"/>, y rows at

@@ -13,22 +13,24 @@ internal sealed class DinScorer
     private readonly DenseScorer[] _hidden;    // H0 → H1 → …
     private readonly DenseScorer _score;       // → 1
 
-    internal DinScorer(int dim, float[] firstWeight, float[] firstBias, int firstOut, DenseScorer[] hidden, DenseScorer score)
+    internal DinScorer(int dim, ReadOnlySpan<float> firstWeight, float[] firstBias, int firstOut, DenseScorer[] hidden, DenseScorer score)
     {
         _dim = dim;
         int e = dim, w4 = 4 * dim;
+        // Written straight in the layout DenseScorer keeps (one array each, no transposed second copy).
         var wq = new float[firstOut * e];
         var wkp = new float[firstOut * 2 * e];
+        bool t = DenseScorer.StoresTransposed(firstOut);
         for (int h = 0; h < firstOut; h++)
             for (int i = 0; i < e; i++)
             {
                 float q = firstWeight[h * w4 + i], k = firstWeight[h * w4 + e + i], d = firstWeight[h * w4 + 2 * e + i], p = firstWeight[h * w4 + 3 * e + i];
-                wq[h * e + i] = q + d;
-                wkp[h * 2 * e + i] = k - d;
-                wkp[h * 2 * e + e + i] = p;
+                wq[t ? i * firstOut + h : h * e + i] = q + d;
+                wkp[t ? i * firstOut + h : h * 2 * e + i] = k - d;
+                wkp[t ? (e + i) * firstOut + h : h * 2 * e + e + i] = p;
             }
-        _query = new DenseScorer(wq, firstBias, e, firstOut);
-        _keys = new DenseScorer(wkp, null, 2 * e, firstOut);
+        _query = DenseScorer.FromStoredLayout(wq, firstBias, e, firstOut);
+        _keys = DenseScorer.FromStoredLayout(wkp, null, 2 * e, firstOut);
         _hidden = hidden;
         _score = score;
         int widest = Math.Max(firstOut, hidden.Length == 0 ? 0 : hidden.Max(h => h.Out));
