@@ -88,7 +88,7 @@ public sealed class BenchmarkTests
         var log = TestLogs.Random(users: 30, days: 6);
         var o = new CvrBenchmarkOptions
         {
-            Threads = 1, Train = false, Infer = false, LatencyCalls = 50, LatencyWarmup = 5,
+            Threads = 1, Train = false, Infer = false, LatencyCalls = 50, LatencyWarmup = 5, WarmupSeconds = 0.2,
             Network = new CvrNetworkOptions
             {
                 ItemEmbeddingDim = 8, UserEmbeddingDim = 8, CategoryEmbeddingDim = 4,

@@ -6,7 +6,7 @@ namespace Cvr.MLNet.Benchmarks;
 /// What <see cref="CvrBenchmark"/> measures and for how long. The defaults follow the PyTorch
 /// reference's protocol (<c>cvr_torch.py bench</c>) with shorter timed windows: warm-up, then timed
 /// training steps per batch size over a pre-drawn 32,768-sample pool (each step the next slice),
-/// timed inference per batch size, 2,000 single requests after 200 warm-up calls.
+/// timed inference per batch size, 2,000 single requests after at least 200 warm-up calls and the warm-up seconds.
 /// </summary>
 public sealed class CvrBenchmarkOptions
 {
@@ -22,7 +22,7 @@ public sealed class CvrBenchmarkOptions
     public int[] InferBatchSizes { get; set; } = [256, 4096];
     /// <summary>Timed single-request calls. Default 2,000.</summary>
     public int LatencyCalls { get; set; } = 2_000;
-    /// <summary>Untimed warm-up calls before the latency calls. Default 200.</summary>
+    /// <summary>Untimed warm-up calls before the latency calls, repeated until <see cref="WarmupSeconds"/> have passed (0: none). Default 200.</summary>
     public int LatencyWarmup { get; set; } = 200;
     /// <summary>Rows of the synthetic training/inference pool. Default 32,768 (at least 4 × the largest batch is used).</summary>
     public int PoolSize { get; set; } = 32_768;
