@@ -19,11 +19,13 @@ internal static class BlockKernels
     /// <summary>Inputs per block of the Vector256 path: a 16-wide weight panel of 256 inputs is 16 KB, half of L1.</summary>
     internal const int KBlock256 = 256;
 
+    // Per thread: the packed weight panels of one input block of the Vector256 path (KBlock256 × out floats).
+    [ThreadStatic] private static float[]? t_packed;
+
     /// <summary>
     /// y[r, 0..out) = bias + Σ_i x[r, i]·w[i, :] for r &lt; rows; x rows at stride <paramref name="ldx"/>,
     /// y rows at stride <paramref name="ldy"/>; bias may be empty.
     /// </summary>
-    [SkipLocalsInit]
     public static void Gemm(ReadOnlySpan<float> x, int ldx, int rows, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
         Span<float> y, int ldy, int inDim, int outDim)
     {
@@ -59,45 +61,55 @@ internal static class BlockKernels
         }
         if (Vector256.IsHardwareAccelerated && j + 8 <= outDim)
         {
-            // Blocked over the inputs, with each 16-wide weight panel of KBlock256 inputs packed into 16 contiguous
-            // KB that stay in L1 while every row block passes over it. Unpacked, the panel's rows lie ldw floats
-            // apart: with a power-of-two width such as 256 they fall into 4 of L1's 64 sets and stream from L2
-            // for every 6 rows. Each input block continues the accumulators stored in y, so the FMA chain per
-            // element is the same as unblocked.
-            int jStart = j, jEnd = j, blocked = rows - rows % Rows;
-            Span<float> panel = stackalloc float[KBlock256 * 16];
-            ref float pr = ref MemoryMarshal.GetReference(panel);
-            for (int k0 = 0; blocked > 0 && (k0 == 0 || k0 < inDim); k0 += KBlock256)
+            // Blocked over the inputs: for each block of KBlock256 inputs, every 16-wide (last: 8-wide) weight panel
+            // is packed contiguous, 16 KB that stay in L1 while every row block passes over it. The block's weight
+            // rows are read whole, in order, as they lie in memory (a strip at a time would read one 64-byte line
+            // per row at a stride of `out` floats: with a power-of-two width such as 256 those lines fall into 4 of
+            // L1's 64 sets, and each is a separate miss to L3). Each input block continues the accumulators
+            // stored in y, so the FMA chain per element is the same as unblocked.
+            int jStart = j, blocked = rows - rows % Rows;
+            int jEnd = jStart + (outDim - jStart) / 8 * 8, packedWidth = jEnd - jStart;
+            if (blocked > 0)
             {
-                int kc = Math.Min(KBlock256, inDim - k0);
-                bool first = k0 == 0;
-                for (j = jStart; j + 8 <= outDim; j += 8)
+                var packed = t_packed is { } buf && buf.Length >= KBlock256 * packedWidth ? buf : t_packed = new float[KBlock256 * packedWidth];
+                ref float pr0 = ref MemoryMarshal.GetArrayDataReference(packed);
+                for (int k0 = 0; k0 == 0 || k0 < inDim; k0 += KBlock256)
                 {
-                    bool two = j + 16 <= outDim;
-                    int width = two ? 16 : 8;
-                    ref float wk = ref Unsafe.Add(ref wr, (nint)k0 * outDim + j);
+                    int kc = Math.Min(KBlock256, inDim - k0);
+                    bool first = k0 == 0;
+                    // Strips are 16 wide, the last one 8 when the width is an odd number of 8s; strip s's panel is
+                    // kc × its width floats at kc·s (s = its first column − jStart).
+                    int pairs = packedWidth - packedWidth % 16;
                     for (nint i = 0; i < kc; i++)
                     {
-                        ref float src = ref Unsafe.Add(ref wk, i * outDim);
-                        Vector256.LoadUnsafe(ref src).StoreUnsafe(ref pr, (nuint)(i * width));
-                        if (two) Vector256.LoadUnsafe(ref src, 8).StoreUnsafe(ref pr, (nuint)(i * width + 8));
+                        ref float src = ref Unsafe.Add(ref wr, (k0 + i) * outDim + jStart);
+                        for (int c = 0; c < packedWidth; c += 8)
+                        {
+                            bool pair = c < pairs;
+                            nint at = pair ? (nint)kc * (c - c % 16) + i * 16 + c % 16 : (nint)kc * c + i * 8;
+                            Vector256.LoadUnsafe(ref src, (nuint)c).StoreUnsafe(ref pr0, (nuint)at);
+                        }
                     }
-                    for (int r = 0; r < blocked; r += Rows)
+                    for (j = jStart; j < jEnd; j += 8)
                     {
-                        ref float xb = ref Unsafe.Add(ref xr, (nint)r * ldx + k0);
-                        ref float yb = ref Unsafe.Add(ref Unsafe.Add(ref yr, (nint)r * ldy), j);
-                        // The first block starts from the bias (one row, stride 0) or 0, later ones from y.
-                        bool init = !first || hasBias;
-                        ref float ib = ref first ? ref Unsafe.Add(ref br, j) : ref yb;
-                        nint ldi = first ? 0 : ldy;
-                        if (two) Strip256x2(ref xb, ldx, ref pr, width, init, ref ib, ldi, ref yb, ldy, kc);
-                        else Strip256x1(ref xb, ldx, ref pr, width, init, ref ib, ldi, ref yb, ldy, kc);
+                        bool two = j + 16 <= jEnd;
+                        ref float pr = ref Unsafe.Add(ref pr0, (nint)kc * (j - jStart));
+                        for (int r = 0; r < blocked; r += Rows)
+                        {
+                            ref float xb = ref Unsafe.Add(ref xr, (nint)r * ldx + k0);
+                            ref float yb = ref Unsafe.Add(ref Unsafe.Add(ref yr, (nint)r * ldy), j);
+                            // The first block starts from the bias (one row, stride 0) or 0, later ones from y.
+                            bool init = !first || hasBias;
+                            ref float ib = ref first ? ref Unsafe.Add(ref br, j) : ref yb;
+                            nint ldi = first ? 0 : ldy;
+                            if (two) Strip256x2(ref xb, ldx, ref pr, 16, init, ref ib, ldi, ref yb, ldy, kc);
+                            else Strip256x1(ref xb, ldx, ref pr, 8, init, ref ib, ldi, ref yb, ldy, kc);
+                        }
+                        if (two) j += 8;
                     }
-                    if (two) j += 8;
                 }
-                jEnd = j;
             }
-            if (blocked == 0) for (; j + 8 <= outDim; j += 8) jEnd = j + 8;
+            j = jEnd;
             for (int r = blocked; r < rows; r++) OneRow(ref Unsafe.Add(ref xr, (nint)r * ldx), ref wr, outDim, hasBias, ref br, ref Unsafe.Add(ref yr, (nint)r * ldy), inDim, jStart, jEnd);
         }
         if (j < outDim)
