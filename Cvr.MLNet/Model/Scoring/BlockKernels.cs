@@ -7,9 +7,10 @@ namespace Cvr.MLNet.Model.Scoring;
 /// <summary>
 /// The matrix–matrix product of the managed batched forward: Y[rows,out] = bias + X[rows,in]·W over a
 /// row-major W [in,out], register-blocked 6 rows × 64 outputs (24 Vector512 accumulators; 6 × 16 with
-/// Vector256 without AVX-512), so each weight load serves 6 rows instead of one. Every output element
-/// is the same chain of fused multiply-adds over i = 0..in−1 starting from its bias (or 0) in every
-/// kernel variant, so a row's result does not depend on which rows share its block.
+/// Vector256 without AVX-512, over blocks of 256 inputs whose weight panels are packed contiguous), so each
+/// weight load serves 6 rows instead of one. Every output element is the same chain of fused multiply-adds
+/// over i = 0..in−1 starting from its bias (or 0) in every kernel variant and blocking, so a row's result
+/// does not depend on which rows share its block.
 /// </summary>
 internal static class BlockKernels
 {

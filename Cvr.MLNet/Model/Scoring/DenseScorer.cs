@@ -38,7 +38,7 @@ internal sealed class DenseScorer
     /// From a weight already laid out as <see cref="DenseScorer(float[], float[], int, int)"/> keeps it: row-major
     /// [in,out] when <paramref name="outDim"/> ≥ 8, else [out,in] (no second copy for a caller that builds W itself).
     /// </summary>
-    public static DenseScorer FromStoredLayout(float[] weight, float[]? bias, int inDim, int outDim) => new(weight, bias ?? [], outDim >= 8, inDim, outDim);
+    public static DenseScorer FromStoredLayout(float[] weight, float[]? bias, int inDim, int outDim) => new(weight, bias ?? [], StoresTransposed(outDim), inDim, outDim);
 
     /// <summary>Whether <see cref="FromStoredLayout"/> expects [in,out] (true) or [out,in] for this output width.</summary>
     public static bool StoresTransposed(int outDim) => outDim >= 8;

@@ -20,14 +20,14 @@ internal sealed class DinScorer
         // Written straight in the layout DenseScorer keeps (one array each, no transposed second copy).
         var wq = new float[firstOut * e];
         var wkp = new float[firstOut * 2 * e];
-        bool t = DenseScorer.StoresTransposed(firstOut);
+        bool transposed = DenseScorer.StoresTransposed(firstOut);
         for (int h = 0; h < firstOut; h++)
             for (int i = 0; i < e; i++)
             {
                 float q = firstWeight[h * w4 + i], k = firstWeight[h * w4 + e + i], d = firstWeight[h * w4 + 2 * e + i], p = firstWeight[h * w4 + 3 * e + i];
-                wq[t ? i * firstOut + h : h * e + i] = q + d;
-                wkp[t ? i * firstOut + h : h * 2 * e + i] = k - d;
-                wkp[t ? (e + i) * firstOut + h : h * 2 * e + e + i] = p;
+                wq[transposed ? i * firstOut + h : h * e + i] = q + d;
+                wkp[transposed ? i * firstOut + h : h * 2 * e + i] = k - d;
+                wkp[transposed ? (e + i) * firstOut + h : h * 2 * e + e + i] = p;
             }
         _query = DenseScorer.FromStoredLayout(wq, firstBias, e, firstOut);
         _keys = DenseScorer.FromStoredLayout(wkp, null, 2 * e, firstOut);
