@@ -43,8 +43,9 @@ public sealed class BatchScorerTests
         var all = Enumerable.Range(0, pool.Count).ToArray();
         var (favT, buyT) = CvrTrainingLoop.PredictTorch(net, pool, all, 256, CPU);
         Assert.IsTrue(buyT.Max() - buyT.Min() > 0.01 && favT.Max() - favT.Min() > 0.01, $"spread {buyT.Min()}..{buyT.Max()}");
-        // 1000 = 6 chunks (starts on whole register blocks, a ragged last one); 7 and 1 are below one register block of 6 rows plus a tail.
-        foreach (int bs in new[] { 1, 7, 256, 1000 })
+        // 1000 = 6 chunks (starts on whole register blocks, a ragged last one); 100 = two chunks (a batch below one chunk is
+        // still split over the workers); 7 and 1 are below one register block of 6 rows plus a tail.
+        foreach (int bs in new[] { 1, 7, 100, 256, 1000 })
         {
             double worst = 0;
             for (int s = 0; s < pool.Count; s += bs)

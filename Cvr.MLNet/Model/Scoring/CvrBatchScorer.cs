@@ -20,6 +20,9 @@ internal sealed class CvrBatchScorer
     /// 256 and 4096; 384 left a batch of 256 to one worker (docs/performance.md, session 6).
     /// </summary>
     public const int ChunkRows = 192;
+
+    /// <summary>Fewest rows a batch below one chunk is split into for the workers (the chunk size before session 6).</summary>
+    public const int MinSplitRows = 48;
     // Rows whose DIN positions run as one block: ≤ 8 × T positions keep the block's activations in L2.
     private const int DinRows = 8;
 
@@ -71,6 +74,8 @@ internal sealed class CvrBatchScorer
         // rows to the last one, hence the target of ChunkRows − Rows.
         const int target = ChunkRows - BlockKernels.Rows;
         int chunks = (count + target - 1) / target;
+        // A batch smaller than one chunk is still split over the workers while each part keeps MinSplitRows rows.
+        if (workers > 1) chunks = Math.Max(chunks, Math.Min(workers, count / MinSplitRows));
         if (workers > 1 && chunks > 1) chunks = (chunks + workers - 1) / workers * workers;
         if (workers <= 1 || chunks <= 1)
             for (int ch = 0; ch < chunks; ch++) ScoreChunk(table, rows, start, count, ch, chunks, pFav, pBuy);
