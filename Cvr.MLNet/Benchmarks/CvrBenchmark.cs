@@ -288,7 +288,8 @@ public sealed class CvrBenchmark
         // timed calls run the JIT's final (tier-1) code; 200 calls alone end before the runtime's tier-up delay, and the
         // background recompilation then lands in the timed window as a tail of slow calls.
         var warm = Stopwatch.StartNew();
-        for (int i = 0; i < _o.LatencyWarmup || (_o.LatencyWarmup > 0 && warm.Elapsed.TotalSeconds < _o.WarmupSeconds); i++) call(requests[i % Math.Max(_o.LatencyWarmup, 1)]);
+        if (_o.LatencyWarmup > 0)
+            for (int i = 0; i < _o.LatencyWarmup || warm.Elapsed.TotalSeconds < _o.WarmupSeconds; i++) call(requests[i % _o.LatencyWarmup]);
         GC.Collect();
         ResetPeak();
         var us = new double[_o.LatencyCalls];

@@ -70,6 +70,9 @@ internal static class BlockKernels
             // stored in y, so the FMA chain per element is the same as unblocked.
             int jStart = j, blocked = rows - rows % Rows;
             int jEnd = jStart + (outDim - jStart) / 8 * 8, packedWidth = jEnd - jStart;
+            // Strips are 16 wide, the last one 8 when the width is an odd number of 8s; strip s's panel is
+            // kc × its width floats at kc·s (s = its first column − jStart).
+            int pairs = packedWidth - packedWidth % 16;
             if (blocked > 0)
             {
                 var packed = t_packed is { } buf && buf.Length >= KBlock256 * packedWidth ? buf : t_packed = new float[KBlock256 * packedWidth];
@@ -77,10 +80,9 @@ internal static class BlockKernels
                 for (int k0 = 0; k0 == 0 || k0 < inDim; k0 += KBlock256)
                 {
                     int kc = Math.Min(KBlock256, inDim - k0);
-                    bool first = k0 == 0;
-                    // Strips are 16 wide, the last one 8 when the width is an odd number of 8s; strip s's panel is
-                    // kc × its width floats at kc·s (s = its first column − jStart).
-                    int pairs = packedWidth - packedWidth % 16;
+                    // The first block starts from the bias (one row, stride 0) or 0, later ones from y.
+                    bool first = k0 == 0, init = !first || hasBias;
+                    nint ldi = first ? 0 : ldy;
                     for (nint i = 0; i < kc; i++)
                     {
                         ref float src = ref Unsafe.Add(ref wr, (k0 + i) * outDim + jStart);
@@ -99,10 +101,7 @@ internal static class BlockKernels
                         {
                             ref float xb = ref Unsafe.Add(ref xr, (nint)r * ldx + k0);
                             ref float yb = ref Unsafe.Add(ref Unsafe.Add(ref yr, (nint)r * ldy), j);
-                            // The first block starts from the bias (one row, stride 0) or 0, later ones from y.
-                            bool init = !first || hasBias;
                             ref float ib = ref first ? ref Unsafe.Add(ref br, j) : ref yb;
-                            nint ldi = first ? 0 : ldy;
                             if (two) Strip256x2(ref xb, ldx, ref pr, 16, init, ref ib, ldi, ref yb, ldy, kc);
                             else Strip256x1(ref xb, ldx, ref pr, 8, init, ref ib, ldi, ref yb, ldy, kc);
                         }

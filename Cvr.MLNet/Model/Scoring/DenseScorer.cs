@@ -71,7 +71,7 @@ internal sealed class DenseScorer
         if (t.dtype != ScalarType.Float32) throw new ArgumentException($"Expected a Float32 tensor, got {t.dtype}.", nameof(t));
         // A contiguous CPU tensor (every parameter) is copied straight from its memory: no detach/cpu/contiguous
         // tensors to create and free (those were most of building a batch scorer, ≈ 30 weights per call).
-        if (t.device_type == TorchSharp.DeviceType.CPU && t.is_contiguous()) return MemoryMarshal.Cast<byte, float>(t.bytes).ToArray();
+        if (TensorMemory.Of(t) is { } memory) return memory.Span.ToArray();
         using var c = t.detach().cpu().contiguous();
         // One block copy of the raw memory (TensorAccessor.ToArray reads it element by element).
         return MemoryMarshal.Cast<byte, float>(c.bytes).ToArray();
@@ -82,9 +82,7 @@ internal sealed class DenseScorer
     /// tensor (no copy: a copy of a large weight is a large-object allocation, most of a batch scorer's build), else
     /// a fresh copy (<see cref="Floats"/>).
     /// </summary>
-    public static ReadOnlySpan<float> InPlace(Tensor t) =>
-        t.device_type == TorchSharp.DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous()
-            ? MemoryMarshal.Cast<byte, float>(t.bytes) : Floats(t);
+    public static ReadOnlySpan<float> InPlace(Tensor t) => TensorMemory.Of(t) is { } memory ? memory.Span : Floats(t);
 
     /// <summary>
     /// y[r] = W·x[r] + b for <paramref name="rows"/> rows (x rows at stride <paramref name="ldx"/>, y rows at
