@@ -100,30 +100,64 @@ public sealed class ParallelBuildTests
     }
 
     [TestMethod]
-    [DataRow(2)]
-    [DataRow(3)]
-    [DataRow(5)]
-    [DataRow(8)]
-    public void VocabularyCountedOverHashPartitionsEqualsOneDictionary(int parts)
+    [DataRow(0, false)]
+    [DataRow(1, true)]
+    [DataRow(3, false)]
+    [DataRow(3, true)]
+    [DataRow(10, true)]
+    public void VocabularyCountedOverHashPartitionsKeepsTheExactOrder(int partitionBits, bool chunkedScatter)
     {
-        // Ids with heavy ties, negatives, extremes and a hot id: every partition count must merge into the
-        // exact single-threaded order (frequency descending, then id ascending).
-        var rng = new Random(parts);
-        var ids = Enumerable.Range(0, 60_000).Select(i => i % 97 == 0 ? 42
-            : rng.Next(4) switch { 0 => int.MinValue + rng.Next(3), 1 => int.MaxValue - rng.Next(3), _ => rng.Next(-5_000, 5_000) * 7 }).ToArray();
-        CollectionAssert.AreEqual(IdVocabulary.SortedCountKeys(ids), IdVocabulary.SortedCountKeysParallel(ids, parts));
-        CollectionAssert.AreEqual(IdVocabulary.SortedCountKeys([]), IdVocabulary.SortedCountKeysParallel([], parts));
-
-        int threshold = IdVocabulary.ParallelCountThreshold;
+        // Ids with heavy ties, negatives, extremes, hot ids past the count histogram's cap and one id of each
+        // count: every partitioning and every kept length gives the order of a plain group-and-sort.
+        var rng = new Random(partitionBits);
+        var ids = Enumerable.Range(0, 60_000).Select(i => i % 97 == 0 ? 42 : i % 41 == 0 ? -7 : i % 53 == 0 ? int.MinValue
+            : rng.Next(4) switch { 0 => int.MinValue + rng.Next(3), 1 => int.MaxValue - rng.Next(3), _ => rng.Next(-5_000, 5_000) * 7 })
+            .Concat(Enumerable.Range(1, 300).SelectMany(c => Enumerable.Repeat(1_000_000 + c, c))).ToArray();
+        rng.Shuffle(ids);
+        var expected = ids.GroupBy(i => i).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => g.Key).ToArray();
+        int saved = IdCounts.PartitionBitsOverride ?? -1, savedRows = IdCounts.ParallelScatterRows;
         try
         {
-            IdVocabulary.ParallelCountThreshold = int.MaxValue;
-            var plain = IdVocabulary.Fit(ids, maxSize: 3_000, oovShare: 0.02);
-            IdVocabulary.ParallelCountThreshold = 1;
-            var parallel = IdVocabulary.Fit(ids, maxSize: 3_000, oovShare: 0.02);
-            CollectionAssert.AreEqual(plain.Ids, parallel.Ids);
-            Assert.AreEqual(plain.Size, parallel.Size);
+            IdCounts.PartitionBitsOverride = partitionBits;
+            if (chunkedScatter) IdCounts.ParallelScatterRows = 1;
+            var counts = IdCounts.Count(ids);
+            Assert.AreEqual(expected.Length, counts.Distinct);
+            foreach (int keep in new[] { 0, 1, 2, 3, 50, 299, 300, 301, 1_000, 4_000, expected.Length - 1, expected.Length })
+                CollectionAssert.AreEqual(expected.Take(keep).ToArray(), counts.MostFrequent(keep), $"keep {keep}");
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => counts.MostFrequent(expected.Length + 1));
+
+            var empty = IdCounts.Count([]);
+            Assert.AreEqual(0, empty.Distinct);
+            Assert.AreEqual(0, empty.MostFrequent(0).Length);
+
+            var vocab = IdVocabulary.Fit(ids, maxSize: 3_000, oovShare: 0.02);
+            CollectionAssert.AreEqual(expected.Take(vocab.Ids.Length).ToArray(), vocab.Ids);
+            Assert.AreEqual(3_000, vocab.Size);
         }
-        finally { IdVocabulary.ParallelCountThreshold = threshold; }
+        finally { IdCounts.PartitionBitsOverride = saved < 0 ? null : saved; IdCounts.ParallelScatterRows = savedRows; }
+    }
+
+    [TestMethod]
+    public void SelectingTheSmallestKeysMatchesASort()
+    {
+        var rng = new Random(5);
+        var inputs = new List<long[]>
+        {
+            Enumerable.Range(0, 10_000).Select(_ => rng.NextInt64()).Distinct().ToArray(),
+            Enumerable.Range(0, 10_000).Select(i => (long)i).ToArray(),              // sorted
+            Enumerable.Range(0, 10_000).Select(i => (long)(10_000 - i)).ToArray(),  // reversed
+            Enumerable.Range(0, 10_000).Select(i => (long)(i % 2 == 0 ? i : -i)).ToArray(), // organ pipe
+            new long[] { long.MaxValue, long.MinValue, 0, -1, 1 },
+            Array.Empty<long>(),
+        };
+        foreach (var input in inputs)
+            foreach (int k in new[] { 0, 1, input.Length / 3, input.Length / 2, input.Length - 1, input.Length }.Where(k => k >= 0).Distinct())
+            {
+                var a = (long[])input.Clone();
+                IdCounts.SelectSmallest(a, k);
+                var first = a.Take(k).Order().ToArray();
+                CollectionAssert.AreEqual(input.Order().Take(k).ToArray(), first, $"n {input.Length}, k {k}");
+                CollectionAssert.AreEquivalent(input, a, "a permutation");
+            }
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 namespace Cvr.MLNet.Transforms.Vocabulary;
 
 /// <summary>
@@ -89,73 +88,12 @@ public sealed class IdVocabulary
     {
         if (maxSize < 3) throw new ArgumentOutOfRangeException(nameof(maxSize), maxSize, "A vocabulary needs at least 3 entries (padding, one id, one OOV bucket).");
         if (!(oovShare > 0 && oovShare < 1)) throw new ArgumentOutOfRangeException(nameof(oovShare), oovShare, "The OOV share must be in (0, 1).");
-        var order = occurrences.Length >= ParallelCountThreshold && Environment.ProcessorCount > 1
-            ? SortedCountKeysParallel(occurrences, Math.Min(Environment.ProcessorCount, 8))
-            : SortedCountKeys(occurrences);
-        int distinct = order.Length;
+        var counts = IdCounts.Count(occurrences);
+        int distinct = counts.Distinct;
         int oovBuckets = Math.Clamp((int)Math.Round(Math.Min(maxSize, distinct) * oovShare), 1, maxSize - 2);
         int size = Math.Min(maxSize, distinct + oovBuckets + 1);
         int keep = Math.Min(distinct, size - 1 - oovBuckets);
-        var kept = new int[keep];
-        for (int i = 0; i < keep; i++) kept[i] = (int)(uint)order[i] ^ int.MinValue;
-        return new IdVocabulary(size, kept);
-    }
-
-    /// <summary>Occurrences from which <see cref="Fit"/> counts in parallel over hash partitions of the ids (the
-    /// 12 M item ids of the full log: one core's dictionary misses were most of the feature fit).</summary>
-    internal static int ParallelCountThreshold { get; set; } = 1 << 20;
-
-    // Most frequent first, ties by ascending id (deterministic): one primitive order of
-    // (int.MaxValue − frequency, id with its sign bit flipped so unsigned order is signed order).
-    private static long Key(int id, int n) => ((long)(int.MaxValue - n) << 32) | (uint)(id ^ int.MinValue);
-
-    /// <summary>The sorted frequency keys of the distinct ids.</summary>
-    internal static long[] SortedCountKeys(ReadOnlySpan<int> occurrences)
-    {
-        var counts = new Dictionary<int, int>();
-        foreach (var id in occurrences) CollectionsMarshal.GetValueRefOrAddDefault(counts, id, out _)++;
-        var keys = new long[counts.Count];
-        int next = 0;
-        foreach (var (id, n) in counts) keys[next++] = Key(id, n);
-        Array.Sort(keys);
-        return keys;
-    }
-
-    // Multiply-shift: spreads consecutive ids over the partitions evenly.
-    private static int Partition(int id, int parts) => (int)(((ulong)((uint)id * 2654435761u) * (uint)parts) >> 32);
-
-    /// <summary>
-    /// The same keys counted on <paramref name="parts"/> threads: the ids are scattered by hash into
-    /// <paramref name="parts"/> arrays (every id lands in exactly one, so each partition's counts are whole),
-    /// each partition is counted and sorted on its own thread, then the sorted runs are merged.
-    /// </summary>
-    internal static long[] SortedCountKeysParallel(ReadOnlySpan<int> occurrences, int parts)
-    {
-        var sizes = new int[parts];
-        foreach (var id in occurrences) sizes[Partition(id, parts)]++;
-        var scattered = new int[parts][];
-        for (int q = 0; q < parts; q++) scattered[q] = new int[sizes[q]];
-        Array.Clear(sizes);
-        foreach (var id in occurrences) { int q = Partition(id, parts); scattered[q][sizes[q]++] = id; }
-        var runs = new long[parts][];
-        Parallel.For(0, parts, q => { runs[q] = SortedCountKeys(scattered[q]); scattered[q] = []; });
-        while (runs.Length > 1)
-        {
-            var merged = new long[(runs.Length + 1) / 2][];
-            for (int i = 0; i < merged.Length; i++) merged[i] = 2 * i + 1 < runs.Length ? Merge(runs[2 * i], runs[2 * i + 1]) : runs[2 * i];
-            runs = merged;
-        }
-        return runs[0];
-    }
-
-    private static long[] Merge(long[] a, long[] b)
-    {
-        var m = new long[a.Length + b.Length];
-        int i = 0, j = 0, k = 0;
-        while (i < a.Length && j < b.Length) m[k++] = a[i] <= b[j] ? a[i++] : b[j++];
-        a.AsSpan(i).CopyTo(m.AsSpan(k)); k += a.Length - i;
-        b.AsSpan(j).CopyTo(m.AsSpan(k));
-        return m;
+        return new IdVocabulary(size, counts.MostFrequent(keep));
     }
 
     /// <summary>Writes the vocabulary (size + ids).</summary>
