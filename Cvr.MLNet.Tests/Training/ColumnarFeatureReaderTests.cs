@@ -35,17 +35,32 @@ public sealed class ColumnarFeatureReaderTests
         static void Same<T>(T[] a, T[] b, string name) where T : struct =>
             Assert.IsTrue(MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan())), $"column {name} differs");
         Same(expected.User, actual.User, "User"); Same(expected.Item, actual.Item, "Item"); Same(expected.Category, actual.Category, "Category");
-        Same(expected.Weekday, actual.Weekday, "Weekday"); Same(expected.Hour, actual.Hour, "Hour"); Same(expected.SeqLen, actual.SeqLen, "SeqLen");
+        Same(expected.Weekday, actual.Weekday, "Weekday"); Same(expected.Hour, actual.Hour, "Hour");
         Same(expected.TimeDense, actual.TimeDense, "TimeDense"); Same(expected.Counts, actual.Counts, "Counts");
         Assert.AreEqual(expected.RawCountMode, actual.RawCountMode);
         Same(expected.RawCounts, actual.RawCounts, "RawCounts");
         Assert.AreEqual(expected.RawHoursAgoMode, actual.RawHoursAgoMode);
-        Same(expected.RawHoursAgo, actual.RawHoursAgo, "RawHoursAgo");
-        Same(expected.SeqItems, actual.SeqItems, "SeqItems"); Same(expected.SeqCategories, actual.SeqCategories, "SeqCategories");
-        Same(expected.SeqBehaviors, actual.SeqBehaviors, "SeqBehaviors"); Same(expected.SeqHoursAgo, actual.SeqHoursAgo, "SeqHoursAgo");
+        // Sequences row by row, wherever each table keeps them (rows may share one).
+        Same(SequencesByRow(expected, x => x.SeqLen, 1), SequencesByRow(actual, x => x.SeqLen, 1), "SeqLen");
+        Same(SequencesByRow(expected, x => x.RawHoursAgo), SequencesByRow(actual, x => x.RawHoursAgo), "RawHoursAgo");
+        Same(SequencesByRow(expected, x => x.SeqItems), SequencesByRow(actual, x => x.SeqItems), "SeqItems");
+        Same(SequencesByRow(expected, x => x.SeqCategories), SequencesByRow(actual, x => x.SeqCategories), "SeqCategories");
+        Same(SequencesByRow(expected, x => x.SeqBehaviors), SequencesByRow(actual, x => x.SeqBehaviors), "SeqBehaviors");
+        Same(SequencesByRow(expected, x => x.SeqHoursAgo), SequencesByRow(actual, x => x.SeqHoursAgo), "SeqHoursAgo");
         Assert.AreEqual(expected.K, actual.K);
         Same(expected.RawInteractions, actual.RawInteractions, "RawInteractions");
         Same(expected.FavCart, actual.FavCart, "FavCart"); Same(expected.Buy, actual.Buy, "Buy"); Same(expected.Weight, actual.Weight, "Weight");
+    }
+
+    /// <summary>A sequence column laid out one entry per row (row r's values at r · width), through <see cref="FeatureTable.SequenceOf"/>.</summary>
+    internal static T[] SequencesByRow<T>(FeatureTable table, Func<FeatureTable, T[]> column, int width = -1)
+    {
+        var a = column(table);
+        if (a.Length == 0) return a;
+        if (width < 0) width = table.T;
+        var byRow = new T[table.Count * width];
+        for (int r = 0; r < table.Count; r++) a.AsSpan(table.SequenceOf(r) * width, width).CopyTo(byRow.AsSpan(r * width, width));
+        return byRow;
     }
 
     // Views of the default CvrFeatures chain carry interaction features: read them too, on both paths.
@@ -89,12 +104,31 @@ public sealed class ColumnarFeatureReaderTests
         var fast = Fast(x);
         AssertSame(Rows(x), fast);
         AssertSame(Rows(x, labels: false), Fast(x, labels: false));
+        // Rows of one (user, hour) share one stored sequence; rows after the fitted log keep their own.
+        int inside = samples.Hours.Count(h => h <= fitLog.HourRange().Last);
+        int runs = Enumerable.Range(0, inside).Count(r => r == 0 || samples.UserIds[r] != samples.UserIds[r - 1] || samples.Hours[r] != samples.Hours[r - 1]);
+        Assert.IsNotNull(fast.SeqRow);
+        Assert.IsTrue(fast.SequenceCount <= runs + 1 + (samples.Count - inside), $"{fast.SequenceCount} sequences for {runs} runs");
+        Assert.IsTrue(inside - runs > 500 && fast.SequenceCount <= samples.Count - 500, $"{fast.SequenceCount} sequences for {samples.Count} rows");
         // The cases the test is about really occur.
         Assert.IsTrue(fast.SeqLen.Any(l => l == 0) && fast.SeqLen.Any(l => l == t), "empty and full sequences");
+
+        // Rows in any order (a user's hours out of order, runs broken up): the same values row by row.
+        var order = Enumerable.Range(0, samples.Count).ToArray();
+        new Random(t).Shuffle(order);
+        var shuffled = new CvrSampleSet(Permute(samples.UserIds, order), Permute(samples.ItemIds, order), Permute(samples.CategoryIds, order),
+            Permute(samples.Hours, order), Permute(samples.FavCart, order), Permute(samples.Buy, order), Permute(samples.Weights, order),
+            Permute(samples.Paths, order), Permute(samples.BuyDelays, order), samples.CensoredCount, samples.NegativesDropped, samples.HorizonHours).ToDataView();
+        var xs = features.Transform(shuffled);
+        var fastShuffled = Fast(xs);
+        AssertSame(Rows(xs), fastShuffled);
+        Assert.IsNotNull(fastShuffled.SeqRow);
         Assert.IsTrue(fast.Weight.Any(w => w != 1f), "down-sampling weights");
         var oovItem = features.Flatten().OfType<IdVocabularyTransformer>().Single().Items;
         Assert.IsTrue(samples.ItemIds.Any(i => !oovItem.Contains(i)), "unknown items");
     }
+
+    private static T[] Permute<T>(T[] a, int[] order) => order.Select(i => a[i]).ToArray();
 
     [TestMethod]
     public void FastPathAppliesThroughAFittedTrainerChainAndALoadedModel()

@@ -41,11 +41,13 @@ public sealed class WindowedTrainingTests
         {
             int r = rows[i];
             Copy(whole.User, p.User, r, i, 1); Copy(whole.Item, p.Item, r, i, 1); Copy(whole.Category, p.Category, r, i, 1);
-            Copy(whole.Weekday, p.Weekday, r, i, 1); Copy(whole.Hour, p.Hour, r, i, 1); Copy(whole.SeqLen, p.SeqLen, r, i, 1);
+            Copy(whole.Weekday, p.Weekday, r, i, 1); Copy(whole.Hour, p.Hour, r, i, 1);
+            int q = whole.SequenceOf(r);
+            Copy(whole.SeqLen, p.SeqLen, q, i, 1);
             Copy(whole.TimeDense, p.TimeDense, r, i, 3); Copy(whole.RawCounts, p.RawCounts, r, i, FeatureTable.CountLength);
             Copy(whole.RawInteractions, p.RawInteractions, r, i, k);
-            Copy(whole.SeqItems, p.SeqItems, r, i, t); Copy(whole.SeqCategories, p.SeqCategories, r, i, t);
-            Copy(whole.SeqBehaviors, p.SeqBehaviors, r, i, t); Copy(whole.RawHoursAgo, p.RawHoursAgo, r, i, t);
+            Copy(whole.SeqItems, p.SeqItems, q, i, t); Copy(whole.SeqCategories, p.SeqCategories, q, i, t);
+            Copy(whole.SeqBehaviors, p.SeqBehaviors, q, i, t); Copy(whole.RawHoursAgo, p.RawHoursAgo, q, i, t);
             Copy(whole.FavCart, p.FavCart, r, i, 1); Copy(whole.Buy, p.Buy, r, i, 1); Copy(whole.Weight, p.Weight, r, i, 1);
         }
         return p;

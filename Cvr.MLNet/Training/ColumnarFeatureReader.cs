@@ -52,6 +52,9 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     // done; null / int.MinValue: no bulk fill, every row reads per row).
     private int[]? _bulkHours;
     private int _interactionsFilledTo = int.MinValue;
+    // Likewise for the sequence columns: every row's sequence hour, and the last hour the bulk fill covered.
+    private int[]? _sequenceHours;
+    private int _sequenceFilledTo = int.MinValue;
 
     private ColumnarFeatureReader(int count, int t, int k, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
         IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn,
@@ -178,7 +181,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     /// <inheritdoc/>
     public FeatureTable Fill(int[] rows, CancellationToken ct = default)
     {
-        var table = FeatureTable.Create(rows.Length, _t, compact: true, _k);
+        var table = FeatureTable.Create(rows.Length, _t, compact: true, _k, sequences: !SequencesInBulk);
         Subset(rows).Fill(table, ct);
         return table;
     }
@@ -187,7 +190,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     public FeatureTable ReadAll(CancellationToken ct = default)
     {
         FeatureTable.CollectBeforeFilling(_count, _t, _k);
-        var table = FeatureTable.Create(_count, _t, compact: true, _k);
+        var table = FeatureTable.Create(_count, _t, compact: true, _k, sequences: !SequencesInBulk);
         Fill(table, ct);
         return table;
     }
@@ -230,6 +233,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         try
         {
             FillInteractionsInBulk(table, ct);
+            FillSequencesInBulk(table, ct);
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, () => new Scratch(_t), (c, _, scratch) =>
             {
                 int from = c * ChunkRows;
@@ -244,8 +248,8 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         }
         finally
         {
-            _bulkHours = null;
-            _interactionsFilledTo = int.MinValue;
+            _bulkHours = _sequenceHours = null;
+            _interactionsFilledTo = _sequenceFilledTo = int.MinValue;
         }
         if (_hoursNotRaw)
         {
@@ -253,7 +257,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
             table.UseFloatHoursAgo();
             var scratch = new Scratch(_t);
             for (int r = 0; r < _count; r++)
-                _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), scratch.Items, scratch.Categories, scratch.Behaviors, table.SeqHoursAgo.AsSpan(r * _t, _t));
+                _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), scratch.Items, scratch.Categories, scratch.Behaviors, table.SeqHoursAgo.AsSpan(table.SequenceOf(r) * _t, _t));
         }
         if (_countsNotRaw)
         {
@@ -275,14 +279,39 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     private void FillInteractionsInBulk(FeatureTable table, CancellationToken ct)
     {
         if (_interactions?.Store.Index is not { } index) return;
-        var hours = new int[_count];
-        Parallel.For(0, (_count + ChunkRows - 1) / ChunkRows, new ParallelOptions { CancellationToken = ct }, c =>
-        {
-            for (int r = c * ChunkRows, end = Math.Min(_count, r + ChunkRows); r < end; r++) hours[r] = Hour(_intHours![r]);
-        });
+        var hours = HoursOf(_intHours!, ct);
         InteractionBulkFill.Fill(index, _intUsers!, _intItems!, _intCategories!, hours, _count, table.RawInteractions, table.K, ct);
         _bulkHours = hours;
         _interactionsFilledTo = index.History.LastHour;
+    }
+
+    /// <summary>
+    /// Inside the fitted log the sequences of all rows come from one <see cref="SequenceBulkFill"/> (a sweep per user
+    /// instead of a search and scattered reads per row); rows after the log still read the compact state per row.
+    /// </summary>
+    private void FillSequencesInBulk(FeatureTable table, CancellationToken ct)
+    {
+        var store = _sequence.Store;
+        if (!SequencesInBulk || ItemIndexMemo() is not { } memo || store.History is not { } history) return;
+        var hours = ReferenceEquals(_seqHours, _intHours) && _bulkHours is not null ? _bulkHours : HoursOf(_seqHours, ct);
+        if (!SequenceBulkFill.Fill(history, _vocabulary.Items, _vocabulary.Categories, memo, _seqUsers, hours, _count, store.FittedLastHour, table, ct))
+            _hoursNotRaw = true;
+        _sequenceHours = hours;
+        _sequenceFilledTo = store.FittedLastHour;
+    }
+
+    /// <summary>True when <see cref="Fill(FeatureTable, CancellationToken)"/> gives the table shared sequences filled in bulk (the fitted log is attached).</summary>
+    private bool SequencesInBulk => _sequence.Store.History is not null;
+
+    /// <summary>Every row's hour through the cursor path's round trip (<see cref="Hour"/>), in parallel.</summary>
+    private int[] HoursOf(int[] hourIndices, CancellationToken ct)
+    {
+        var hours = new int[_count];
+        Parallel.For(0, (_count + ChunkRows - 1) / ChunkRows, new ParallelOptions { CancellationToken = ct }, c =>
+        {
+            for (int r = c * ChunkRows, end = Math.Min(_count, r + ChunkRows); r < end; r++) hours[r] = Hour(hourIndices[r]);
+        });
+        return hours;
     }
 
     /// <summary>Per-worker buffers: raw sequence ids and counts before mapping.</summary>
@@ -320,29 +349,37 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
                 if (!tb.TryStoreRawCounts(r, s.Counts)) _countsNotRaw = true;
             }
 
-            var si = tb.SeqItems.AsSpan(r * t, t); var sc = tb.SeqCategories.AsSpan(r * t, t);
-            if (again && _seqUsers[r] == _seqUsers[r - 1] && _seqHours[r] == _seqHours[r - 1])
+            if ((_sequenceHours?[r] ?? int.MaxValue) > _sequenceFilledTo) // else filled in bulk
             {
-                tb.SeqLen[r] = tb.SeqLen[r - 1];
-                seqBeh.Slice((r - 1) * t, t).CopyTo(seqBeh.Slice(r * t, t));
-                seqHours.Slice((r - 1) * t, t).CopyTo(seqHours.Slice(r * t, t));
-                tb.SeqItems.AsSpan((r - 1) * t, t).CopyTo(si);
-                tb.SeqCategories.AsSpan((r - 1) * t, t).CopyTo(sc);
-            }
-            else if (!TryFillFromHistory(tb, r, si, sc, seqBeh.Slice(r * t, t), seqHours.Slice(r * t, t)))
-            {
-                int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, s.HoursAgo);
-                tb.SeqLen[r] = len;
-                var sb = seqBeh.Slice(r * t, t); var sh = seqHours.Slice(r * t, t);
-                for (int p = 0; p < t; p++)
+                int q = tb.SequenceOf(r);
+                var si = tb.SeqItems.AsSpan(q * t, t); var sc = tb.SeqCategories.AsSpan(q * t, t);
+                var sb = seqBeh.Slice(q * t, t); var sh = seqHours.Slice(q * t, t);
+                if (again && _seqUsers[r] == _seqUsers[r - 1] && _seqHours[r] == _seqHours[r - 1])
                 {
-                    sb[p] = FeatureTable.Behavior(s.Behaviors[p], r);
-                    if (FeatureTable.IsWholeHours(s.HoursAgo[p])) sh[p] = (ushort)s.HoursAgo[p];
-                    else _hoursNotRaw = true;
+                    int prev = tb.SequenceOf(r - 1);
+                    if (prev != q)
+                    {
+                        tb.SeqLen[q] = tb.SeqLen[prev];
+                        seqBeh.Slice(prev * t, t).CopyTo(sb);
+                        seqHours.Slice(prev * t, t).CopyTo(sh);
+                        tb.SeqItems.AsSpan(prev * t, t).CopyTo(si);
+                        tb.SeqCategories.AsSpan(prev * t, t).CopyTo(sc);
+                    }
                 }
-                si.Clear(); sc.Clear();
-                int m = Math.Min(len, t);
-                for (int p = 0; p < m; p++) { si[p] = items.IndexOf(s.Items[p]); sc[p] = cats.IndexOf(s.Categories[p]); }
+                else
+                {
+                    int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, s.HoursAgo);
+                    tb.SeqLen[q] = len;
+                    for (int p = 0; p < t; p++)
+                    {
+                        sb[p] = FeatureTable.Behavior(s.Behaviors[p], r);
+                        if (FeatureTable.IsWholeHours(s.HoursAgo[p])) sh[p] = (ushort)s.HoursAgo[p];
+                        else _hoursNotRaw = true;
+                    }
+                    si.Clear(); sc.Clear();
+                    int m = Math.Min(len, t);
+                    for (int p = 0; p < m; p++) { si[p] = items.IndexOf(s.Items[p]); sc[p] = cats.IndexOf(s.Categories[p]); }
+                }
             }
 
             tb.User[r] = again && _vocUsers[r] == _vocUsers[r - 1] ? tb.User[r - 1] : users.IndexOf(_vocUsers[r]);
@@ -359,38 +396,6 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
             if (_buy is not null) tb.Buy[r] = _buy[r];
             tb.Weight[r] = _weight is null ? 1f : _weight[r];
         }
-    }
-
-    /// <summary>
-    /// The sequence of row <paramref name="r"/> straight from the full history, when the store would read it
-    /// (a time inside the fitted log): <see cref="BehaviorFeatures.FillSequence"/> then the vocabulary's
-    /// mapping, with memoised item indices. False for the store's other cases (live state, no history).
-    /// </summary>
-    private bool TryFillFromHistory(FeatureTable tb, int r, Span<int> si, Span<int> sc, Span<byte> sb, Span<ushort> hoursAgo)
-    {
-        var store = _sequence.Store;
-        int hour = Hour(_seqHours[r]);
-        if (_itemIndexOfEvent is not { } memo || store.History is not { } history || hour > store.FittedLastHour) return false;
-        si.Clear(); sc.Clear(); sb.Clear(); hoursAgo.Clear();
-        int u = history.IndexOf(_seqUsers[r]);
-        if (u < 0) { tb.SeqLen[r] = 0; return true; }
-        var ev = history.EventsOf(u);
-        int end = ev.CountBefore(hour), len = Math.Min(si.Length, end), start = history.Offsets[u];
-        var items = _vocabulary.Items; var cats = _vocabulary.Categories;
-        for (int p = 0; p < len; p++)
-        {
-            int e = end - 1 - p, g = start + e;
-            int item = memo[g];
-            if (item == 0) memo[g] = item = items.IndexOf(ev.Items[e]);
-            si[p] = item;
-            sc[p] = cats.IndexOf(ev.Categories[e]);
-            sb[p] = ev.Behaviors[e];
-            float ago = hour - ev.Hours[e];
-            if (FeatureTable.IsWholeHours(ago)) hoursAgo[p] = (ushort)ago;
-            else _hoursNotRaw = true;
-        }
-        tb.SeqLen[r] = len;
-        return true;
     }
 
     private static int Hour(int hourIndex) => TianchiTime.ToHour(TianchiTime.FromHour(hourIndex));

@@ -194,13 +194,14 @@ internal sealed class CvrTrainingLoop(CvrTrainerOptions options, Device device, 
         table.CopyInteractions(row, interactions);
         Span<int> behaviors = stackalloc int[t];
         Span<float> hours = stackalloc float[t];
-        for (int p = 0; p < t; p++) { behaviors[p] = table.SeqBehaviors[row * t + p]; hours[p] = table.HoursAgoAt(row * t + p); }
+        int q = table.SequenceOf(row);
+        for (int p = 0; p < t; p++) { behaviors[p] = table.SeqBehaviors[q * t + p]; hours[p] = table.HoursAgoAt(q * t + p); }
         return scorer.Score(new CvrScoringRow
         {
             User = table.User[row], Item = table.Item[row], Category = table.Category[row],
-            Weekday = table.Weekday[row], Hour = table.Hour[row], SeqLength = table.SeqLen[row],
+            Weekday = table.Weekday[row], Hour = table.Hour[row], SeqLength = table.SeqLen[q],
             TimeDense = table.TimeDense.AsSpan(row * 3, 3), Counts = counts, Interactions = interactions,
-            SeqItems = table.SeqItems.AsSpan(row * t, t), SeqCategories = table.SeqCategories.AsSpan(row * t, t),
+            SeqItems = table.SeqItems.AsSpan(q * t, t), SeqCategories = table.SeqCategories.AsSpan(q * t, t),
             SeqBehaviors = behaviors, SeqHoursAgo = hours,
         });
     }

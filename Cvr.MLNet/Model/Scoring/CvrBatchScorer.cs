@@ -172,12 +172,12 @@ internal sealed class CvrBatchScorer
             int gEnd = Math.Min(g + DinRows, n), p = 0;
             for (int r = g; r < gEnd; r++)
             {
-                int row = rows[r], len = Math.Clamp(table.SeqLen[row], 0, t);
+                int sequence = table.SequenceOf(rows[r]), len = Math.Clamp(table.SeqLen[sequence], 0, t);
                 for (int q = 0; q < len; q++, p++)
                 {
                     positions[p] = r * t + q;
-                    _item.Prefetch(table.SeqItems[row * t + q], e);   // read after the W_c·cat GEMM below
-                    Row(_cat, table.SeqCategories[row * t + q], c, o.CategoryBuckets, "sequence category").CopyTo(cats.Slice(p * c, c));
+                    _item.Prefetch(table.SeqItems[sequence * t + q], e);   // read after the W_c·cat GEMM below
+                    Row(_cat, table.SeqCategories[sequence * t + q], c, o.CategoryBuckets, "sequence category").CopyTo(cats.Slice(p * c, c));
                 }
             }
             for (int r = g; r < gEnd; r++) x.Slice(r * d + shortAt, e).Clear();
@@ -185,7 +185,7 @@ internal sealed class CvrBatchScorer
             _catToItem.ForwardBlock(cats, c, p, kp, 2 * e);
             for (int i = 0; i < p; i++)
             {
-                int r = positions[i] / t, q = positions[i] % t, row = rows[r], si = row * t + q;
+                int r = positions[i] / t, q = positions[i] % t, si = table.SequenceOf(rows[r]) * t + q;
                 // k = W_c·cat + item + behavior (+ time gap), added in the single-row scorer's order.
                 BlockKernels.Add3(kp.Slice(i * 2 * e, e), Row(_item, table.SeqItems[si], e, o.ItemBuckets, "sequence item"),
                     Row(_behavior, table.SeqBehaviors[si], e, CvrNetwork.BehaviorTypes + 1, "behavior"),
@@ -222,7 +222,7 @@ internal sealed class CvrBatchScorer
                 for (int i = 0; i < p; i++) ScoringKernels.Axpy(1f, kp.Slice(i * 2 * e, e), x.Slice(positions[i] / t * d + shortAt, e));
                 for (int r = g; r < gEnd; r++)
                 {
-                    float inv = 1f / Math.Max(Math.Clamp(table.SeqLen[rows[r]], 0, t), 1);
+                    float inv = 1f / Math.Max(Math.Clamp(table.SeqLen[table.SequenceOf(rows[r])], 0, t), 1);
                     foreach (ref float v in x.Slice(r * d + shortAt, e)) v *= inv;
                 }
             }
