@@ -25,75 +25,88 @@ internal static class SequenceBulkFill
     public static bool Fill(UserHistory history, IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent,
         int[] users, int[] hours, int count, int lastHour, FeatureTable table, CancellationToken ct = default)
     {
-        // Sequence rows: per user one for each new hour among its rows (exact when a user's rows come in hour
-        // order, an upper bound otherwise), then one shared empty sequence for unknown users, then one per row
-        // after the log. One index probe per run of equal user ids, then a stable counting sort of rows by user.
+        // Runs: maximal ranges of consecutive rows inside the log with one user id and one hour (a sample set's
+        // rows come in (hour, user) order: 7.25 M rows, 1.13 M runs). Everything below works on runs, so no step
+        // reads or writes row by row at random. One index probe per change of user id.
+        int runCount = 0;
+        for (int r = 0; r < count; r++) if (StartsRun(users, hours, r, lastHour)) runCount++;
         int userCount = history.UserCount;
-        var userOf = new int[count];
-        var rowStarts = new int[userCount + 1];
-        var sequenceStarts = new int[userCount + 1];
+        var runUser = new int[runCount];
+        var runHour = new int[runCount];
+        var runStarts = new int[userCount + 1];      // runs per user, then prefix sums
+        var sequenceStarts = new int[userCount + 1]; // sequence rows per user (a new one per change of hour), then prefix sums
         var lastHourOf = new int[userCount];
         Array.Fill(lastHourOf, int.MinValue);
-        var seqRow = new int[count];
         int prevId = 0, prevU = -1, after = 0;
-        for (int r = 0; r < count; r++)
+        for (int r = 0, k = 0; r < count; r++)
         {
-            if (hours[r] > lastHour) { userOf[r] = -1; seqRow[r] = ~after++; continue; }
-            if (r == 0 || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
-            userOf[r] = prevU;
-            if (prevU < 0) { seqRow[r] = -1; continue; }
-            rowStarts[prevU + 1]++;
-            if (lastHourOf[prevU] != hours[r]) { lastHourOf[prevU] = hours[r]; sequenceStarts[prevU + 1]++; }
+            if (hours[r] > lastHour) { after++; continue; }
+            if (!StartsRun(users, hours, r, lastHour)) continue;
+            if (k == 0 || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
+            runUser[k] = prevU; runHour[k] = hours[r];
+            if (prevU >= 0)
+            {
+                runStarts[prevU + 1]++;
+                if (lastHourOf[prevU] != hours[r]) { lastHourOf[prevU] = hours[r]; sequenceStarts[prevU + 1]++; }
+            }
+            k++;
         }
-        for (int u = 0; u < userCount; u++) { rowStarts[u + 1] += rowStarts[u]; sequenceStarts[u + 1] += sequenceStarts[u]; }
+        for (int u = 0; u < userCount; u++) { runStarts[u + 1] += runStarts[u]; sequenceStarts[u + 1] += sequenceStarts[u]; }
+
+        // A user's runs as (hour, run) keys, so the user's sweep reads them in order.
+        var runsByUser = new long[runStarts[^1]];
+        var next = runStarts.AsSpan(0, userCount).ToArray();
+        for (int k = 0; k < runCount; k++)
+            if (runUser[k] >= 0) runsByUser[next[runUser[k]]++] = ((long)runHour[k] << 32) | (uint)k;
+        next = lastHourOf = null!;
+
+        // Sequence rows: the users' (in user order, hours ascending), one empty one for unknown users, then one per
+        // row after the log (filled by the caller).
         int empty = sequenceStarts[^1];
-        for (int r = 0; r < count; r++)
-            if (userOf[r] < 0) seqRow[r] = seqRow[r] == -1 ? empty : empty + 1 + ~seqRow[r];
-        table.ShareSequences(seqRow, empty + 1 + after);
-
-        var rowsByUser = new int[rowStarts[^1]];
-        var next = rowStarts.AsSpan(0, userCount).ToArray();
-        for (int r = 0; r < count; r++) if (userOf[r] >= 0) rowsByUser[next[userOf[r]]++] = r;
-        userOf = next = lastHourOf = null!;
-
+        table.ShareSequences(new int[count], empty + 1 + after);
+        var sequenceOfRun = runUser; // reused: runsByUser holds what the sweeps need; unknown users' runs keep −1
         int userChunk = Math.Max(64, userCount / 256);
         bool wholeHours = true;
-        Parallel.For(0, (userCount + userChunk - 1) / userChunk, new ParallelOptions { CancellationToken = ct },
-            () => new int[64], (c, _, sampleHours) =>
-            {
-                for (int u = c * userChunk, to = Math.Min(userCount, u + userChunk); u < to; u++)
-                {
-                    int m = rowStarts[u + 1] - rowStarts[u];
-                    if (m == 0) continue;
-                    if (sampleHours.Length < m) sampleHours = new int[Math.Max(m, 2 * sampleHours.Length)];
-                    if (!FillUser(history, u, rowsByUser.AsSpan(rowStarts[u], m), sampleHours.AsSpan(0, m), sequenceStarts[u],
-                            items, categories, itemIndexOfEvent, hours, table))
-                        wholeHours = false;
-                }
-                return sampleHours;
-            }, _ => { });
+        Parallel.For(0, (userCount + userChunk - 1) / userChunk, new ParallelOptions { CancellationToken = ct }, c =>
+        {
+            for (int u = c * userChunk, to = Math.Min(userCount, u + userChunk); u < to; u++)
+                if (runStarts[u + 1] > runStarts[u]
+                    && !FillUser(history, u, runsByUser.AsSpan(runStarts[u], runStarts[u + 1] - runStarts[u]), sequenceStarts[u],
+                        items, categories, itemIndexOfEvent, sequenceOfRun, table))
+                    wholeHours = false;
+        });
+        for (int k = 0; k < runCount; k++) if (sequenceOfRun[k] < 0) sequenceOfRun[k] = empty;
+
+        // Rows take their run's sequence row, in row order.
+        var seqRow = table.SeqRow!;
+        for (int r = 0, k = -1, a = empty + 1; r < count; r++)
+        {
+            if (hours[r] > lastHour) { seqRow[r] = a++; continue; }
+            if (StartsRun(users, hours, r, lastHour)) k++;
+            seqRow[r] = sequenceOfRun[k];
+        }
         return wholeHours;
     }
 
-    // One user's rows sorted by hour (ties in any order: the values are a function of (user, hour)), then one
-    // pointer over the user's events; each new hour writes the next sequence row from `sequence` on.
-    private static bool FillUser(UserHistory history, int u, Span<int> rows, Span<int> sampleHours, int sequence, IdVocabulary items,
-        IdVocabulary categories, int[] itemIndexOfEvent, int[] hours, FeatureTable table)
-    {
-        bool sorted = true;
-        for (int i = 0; i < rows.Length; i++) { sampleHours[i] = hours[rows[i]]; if (i > 0 && sampleHours[i] < sampleHours[i - 1]) sorted = false; }
-        if (!sorted) sampleHours.Sort(rows);
+    private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>
+        hours[r] <= lastHour && (r == 0 || users[r] != users[r - 1] || hours[r] != hours[r - 1] || hours[r - 1] > lastHour);
 
+    // One user's runs sorted by (hour, run), then one pointer over the user's events; each new hour writes the next
+    // sequence row from `sequence` on, and every run of that hour gets it.
+    private static bool FillUser(UserHistory history, int u, Span<long> runs, int sequence, IdVocabulary items,
+        IdVocabulary categories, int[] itemIndexOfEvent, int[] sequenceOfRun, FeatureTable table)
+    {
+        for (int i = 1; i < runs.Length; i++) if (runs[i] < runs[i - 1]) { runs.Sort(); break; }
         var ev = history.EventsOf(u);
         var memo = itemIndexOfEvent.AsSpan(history.Offsets[u], ev.Hours.Length);
-        int t = table.T, end = 0, q = sequence - 1;
+        int t = table.T, end = 0, q = sequence - 1, previousHour = int.MinValue;
         bool wholeHours = true, raw = table.RawHoursAgoMode;
-        var seqRow = table.SeqRow!;
-        for (int i = 0; i < rows.Length; i++)
+        foreach (var key in runs)
         {
-            int hour = sampleHours[i];
-            if (i == 0 || hour != sampleHours[i - 1])
+            int hour = (int)(key >> 32);
+            if (hour != previousHour)
             {
+                previousHour = hour;
                 q++;
                 while (end < ev.Hours.Length && ev.Hours[end] < hour) end++;
                 int len = Math.Min(t, end);
@@ -114,7 +127,7 @@ internal static class SequenceBulkFill
                 }
                 table.SeqLen[q] = len;
             }
-            seqRow[rows[i]] = q;
+            sequenceOfRun[(int)(uint)key] = q;
         }
         return wholeHours;
     }
