@@ -36,9 +36,11 @@ public sealed class ColumnarFeatureReaderTests
             Assert.IsTrue(MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan())), $"column {name} differs");
         Same(expected.User, actual.User, "User"); Same(expected.Item, actual.Item, "Item"); Same(expected.Category, actual.Category, "Category");
         Same(expected.Weekday, actual.Weekday, "Weekday"); Same(expected.Hour, actual.Hour, "Hour");
-        Same(expected.TimeDense, actual.TimeDense, "TimeDense"); Same(expected.Counts, actual.Counts, "Counts");
+        Same(expected.TimeDense, actual.TimeDense, "TimeDense");
         Assert.AreEqual(expected.RawCountMode, actual.RawCountMode);
-        Same(expected.RawCounts, actual.RawCounts, "RawCounts");
+        // Counts row by row, wherever each table keeps them (rows of one user-day may share them).
+        Same(CountsByRow(expected, x => x.Counts), CountsByRow(actual, x => x.Counts), "Counts");
+        Same(CountsByRow(expected, x => x.RawCounts), CountsByRow(actual, x => x.RawCounts), "RawCounts");
         Assert.AreEqual(expected.RawHoursAgoMode, actual.RawHoursAgoMode);
         // Sequences row by row, wherever each table keeps them (rows may share one).
         Same(SequencesByRow(expected, x => x.SeqLen, 1), SequencesByRow(actual, x => x.SeqLen, 1), "SeqLen");
@@ -60,6 +62,17 @@ public sealed class ColumnarFeatureReaderTests
         if (width < 0) width = table.T;
         var byRow = new T[table.Count * width];
         for (int r = 0; r < table.Count; r++) a.AsSpan(table.SequenceOf(r) * width, width).CopyTo(byRow.AsSpan(r * width, width));
+        return byRow;
+    }
+
+    /// <summary>A count column laid out one row of counts per row, through <see cref="FeatureTable.CountsOf"/>.</summary>
+    internal static T[] CountsByRow<T>(FeatureTable table, Func<FeatureTable, T[]> column)
+    {
+        var a = column(table);
+        if (a.Length == 0) return a;
+        const int w = FeatureTable.CountLength;
+        var byRow = new T[table.Count * w];
+        for (int r = 0; r < table.Count; r++) a.AsSpan(table.CountsOf(r) * w, w).CopyTo(byRow.AsSpan(r * w, w));
         return byRow;
     }
 
@@ -108,7 +121,9 @@ public sealed class ColumnarFeatureReaderTests
         int inside = samples.Hours.Count(h => h <= fitLog.HourRange().Last);
         int runs = Enumerable.Range(0, inside).Count(r => r == 0 || samples.UserIds[r] != samples.UserIds[r - 1] || samples.Hours[r] != samples.Hours[r - 1]);
         Assert.IsNotNull(fast.SeqRow);
+        Assert.IsNotNull(fast.CountRow);
         Assert.IsTrue(fast.SequenceCount <= runs + 1 + (samples.Count - inside), $"{fast.SequenceCount} sequences for {runs} runs");
+        Assert.IsTrue(fast.RawCounts.Length / FeatureTable.CountLength < fast.SequenceCount, "counts are shared per user-day");
         Assert.IsTrue(inside - runs > 500 && fast.SequenceCount <= samples.Count - 500, $"{fast.SequenceCount} sequences for {samples.Count} rows");
         // The cases the test is about really occur.
         Assert.IsTrue(fast.SeqLen.Any(l => l == 0) && fast.SeqLen.Any(l => l == t), "empty and full sequences");
@@ -123,6 +138,7 @@ public sealed class ColumnarFeatureReaderTests
         var fastShuffled = Fast(xs);
         AssertSame(Rows(xs), fastShuffled);
         Assert.IsNotNull(fastShuffled.SeqRow);
+        Assert.IsNotNull(fastShuffled.CountRow);
         Assert.IsTrue(fast.Weight.Any(w => w != 1f), "down-sampling weights");
         var oovItem = features.Flatten().OfType<IdVocabularyTransformer>().Single().Items;
         Assert.IsTrue(samples.ItemIds.Any(i => !oovItem.Contains(i)), "unknown items");

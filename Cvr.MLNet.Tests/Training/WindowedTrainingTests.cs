@@ -44,7 +44,7 @@ public sealed class WindowedTrainingTests
             Copy(whole.Weekday, p.Weekday, r, i, 1); Copy(whole.Hour, p.Hour, r, i, 1);
             int q = whole.SequenceOf(r);
             Copy(whole.SeqLen, p.SeqLen, q, i, 1);
-            Copy(whole.TimeDense, p.TimeDense, r, i, 3); Copy(whole.RawCounts, p.RawCounts, r, i, FeatureTable.CountLength);
+            Copy(whole.TimeDense, p.TimeDense, r, i, 3); Copy(whole.RawCounts, p.RawCounts, whole.CountsOf(r), i, FeatureTable.CountLength);
             Copy(whole.RawInteractions, p.RawInteractions, r, i, k);
             Copy(whole.SeqItems, p.SeqItems, q, i, t); Copy(whole.SeqCategories, p.SeqCategories, q, i, t);
             Copy(whole.SeqBehaviors, p.SeqBehaviors, q, i, t); Copy(whole.RawHoursAgo, p.RawHoursAgo, q, i, t);

@@ -52,9 +52,10 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     // done; null / int.MinValue: no bulk fill, every row reads per row).
     private int[]? _bulkHours;
     private int _interactionsFilledTo = int.MinValue;
-    // Likewise for the sequence columns: every row's sequence hour, and the last hour the bulk fill covered.
-    private int[]? _sequenceHours;
-    private int _sequenceFilledTo = int.MinValue;
+    // Likewise for the columns read from the history (sequences, and counts when CountsInBulk): every row's
+    // sequence hour, and the last hour the bulk fill covered.
+    private int[]? _historyHours;
+    private int _historyFilledTo = int.MinValue;
 
     private ColumnarFeatureReader(int count, int t, int k, TimeFeaturesTransformer time, BehaviorCountsTransformer counts, BehaviorSequenceTransformer sequence,
         IdVocabularyTransformer vocabulary, int[][] inputs, bool[]? favCart, bool[]? buy, float[]? weight, string? weightColumn,
@@ -168,9 +169,12 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         for (int i = 0; i < rows.Length; i++)
             if ((uint)rows[i] >= (uint)_count || (i > 0 && rows[i] <= rows[i - 1]))
                 throw new ArgumentOutOfRangeException(nameof(rows), $"Rows must be ascending source rows in 0..{_count - 1}; got {rows[i]} at position {i}.");
+        // One copy per distinct input array, so inputs the transformers share stay shared (CountsInBulk checks that).
+        var gathered = new Dictionary<int[], int[]>(ReferenceEqualityComparer.Instance);
+        int[] GatherOnce(int[] a) => gathered.TryGetValue(a, out var g) ? g : gathered[a] = Gather(a, rows)!;
         var sub = new ColumnarFeatureReader(rows.Length, _t, _k, _time, _counts, _sequence, _vocabulary,
-            _inputs.Select(a => Gather(a, rows)!).ToArray(), Gather(_favCart, rows), Gather(_buy, rows), Gather(_weight, rows), _weightColumn,
-            _interactions, _interactionInputs?.Select(a => Gather(a, rows)!).ToArray());
+            _inputs.Select(GatherOnce).ToArray(), Gather(_favCart, rows), Gather(_buy, rows), Gather(_weight, rows), _weightColumn,
+            _interactions, _interactionInputs?.Select(GatherOnce).ToArray());
         sub._itemIndexOfEvent = ItemIndexMemo();
         return sub;
     }
@@ -181,8 +185,9 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     /// <inheritdoc/>
     public FeatureTable Fill(int[] rows, CancellationToken ct = default)
     {
-        var table = FeatureTable.Create(rows.Length, _t, compact: true, _k, sequences: !SequencesInBulk);
-        Subset(rows).Fill(table, ct);
+        var subset = Subset(rows);
+        var table = FeatureTable.Create(rows.Length, _t, compact: true, _k, sharedSequences: subset.SequencesInBulk, sharedCounts: subset.CountsInBulk);
+        subset.Fill(table, ct);
         return table;
     }
 
@@ -190,7 +195,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     public FeatureTable ReadAll(CancellationToken ct = default)
     {
         FeatureTable.CollectBeforeFilling(_count, _t, _k);
-        var table = FeatureTable.Create(_count, _t, compact: true, _k, sequences: !SequencesInBulk);
+        var table = FeatureTable.Create(_count, _t, compact: true, _k, sharedSequences: SequencesInBulk, sharedCounts: CountsInBulk);
         Fill(table, ct);
         return table;
     }
@@ -233,7 +238,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         try
         {
             FillInteractionsInBulk(table, ct);
-            FillSequencesInBulk(table, ct);
+            FillHistoryInBulk(table, ct);
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, () => new Scratch(_t), (c, _, scratch) =>
             {
                 int from = c * ChunkRows;
@@ -248,8 +253,8 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         }
         finally
         {
-            _bulkHours = _sequenceHours = null;
-            _interactionsFilledTo = _sequenceFilledTo = int.MinValue;
+            _bulkHours = _historyHours = null;
+            _interactionsFilledTo = _historyFilledTo = int.MinValue;
         }
         if (_hoursNotRaw)
         {
@@ -286,22 +291,33 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     }
 
     /// <summary>
-    /// Inside the fitted log the sequences of all rows come from one <see cref="SequenceBulkFill"/> (a sweep per user
-    /// instead of a search and scattered reads per row); rows after the log still read the compact state per row.
+    /// Inside the fitted log the sequences (and counts, <see cref="CountsInBulk"/>) of all rows come from one
+    /// <see cref="HistoryBulkFill"/> (a sweep per user instead of a search and scattered reads per row, each value stored
+    /// once per (user, hour) or (user, day)); rows after the log still read the compact state per row.
     /// </summary>
-    private void FillSequencesInBulk(FeatureTable table, CancellationToken ct)
+    private void FillHistoryInBulk(FeatureTable table, CancellationToken ct)
     {
         var store = _sequence.Store;
         if (!SequencesInBulk || ItemIndexMemo() is not { } memo || store.History is not { } history) return;
         var hours = ReferenceEquals(_seqHours, _intHours) && _bulkHours is not null ? _bulkHours : HoursOf(_seqHours, ct);
-        if (!SequenceBulkFill.Fill(history, _vocabulary.Items, _vocabulary.Categories, memo, _seqUsers, hours, _count, store.FittedLastHour, table, ct))
-            _hoursNotRaw = true;
-        _sequenceHours = hours;
-        _sequenceFilledTo = store.FittedLastHour;
+        var (wholeHours, rawCounts) = HistoryBulkFill.Fill(history, _vocabulary.Items, _vocabulary.Categories, memo, _seqUsers, hours, _count,
+            store.FittedLastHour, table, CountsInBulk, ct);
+        if (!wholeHours) _hoursNotRaw = true;
+        if (!rawCounts) _countsNotRaw = true;
+        _historyHours = hours;
+        _historyFilledTo = store.FittedLastHour;
     }
 
     /// <summary>True when <see cref="Fill(FeatureTable, CancellationToken)"/> gives the table shared sequences filled in bulk (the fitted log is attached).</summary>
     private bool SequencesInBulk => _sequence.Store.History is not null;
+
+    /// <summary>
+    /// True when the counts come in bulk with the sequences: the counts transformer reads the same history, up to the
+    /// same hour, for the same user and time columns (the default chain).
+    /// </summary>
+    private bool CountsInBulk =>
+        SequencesInBulk && ReferenceEquals(_counts.Store.History, _sequence.Store.History) && _counts.Store.FittedLastHour == _sequence.Store.FittedLastHour
+        && ReferenceEquals(_countUsers, _seqUsers) && ReferenceEquals(_countHours, _seqHours);
 
     /// <summary>Every row's hour through the cursor path's round trip (<see cref="Hour"/>), in parallel.</summary>
     private int[] HoursOf(int[] hourIndices, CancellationToken ct)
@@ -341,15 +357,20 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
             else // the cursor path hands the transforms a DateTime and converts back; do the same round trip
                 _time.Fill(Hour(_timeHours[r]), tb.Weekday.AsSpan(r, 1), td.Slice(r * 3, 1), tb.Hour.AsSpan(r, 1), td.Slice(r * 3 + 1, 1), td.Slice(r * 3 + 2, 1));
 
-            if (again && _countUsers[r] == _countUsers[r - 1] && _countHours[r] == _countHours[r - 1])
-                tb.RawCounts.AsSpan((r - 1) * c, c).CopyTo(tb.RawCounts.AsSpan(r * c, c));
+            bool fromHistory = (_historyHours?[r] ?? int.MaxValue) <= _historyFilledTo; // sequence (and counts when shared) filled in bulk
+            if (tb.CountRow is not null && fromHistory) { }
+            else if (again && _countUsers[r] == _countUsers[r - 1] && _countHours[r] == _countHours[r - 1])
+            {
+                int source = tb.CountsOf(r - 1), target = tb.CountsOf(r);
+                if (source != target) tb.RawCounts.AsSpan(source * c, c).CopyTo(tb.RawCounts.AsSpan(target * c, c));
+            }
             else
             {
                 _counts.Fill(_countUsers[r], Hour(_countHours[r]), s.Counts);
                 if (!tb.TryStoreRawCounts(r, s.Counts)) _countsNotRaw = true;
             }
 
-            if ((_sequenceHours?[r] ?? int.MaxValue) > _sequenceFilledTo) // else filled in bulk
+            if (!fromHistory)
             {
                 int q = tb.SequenceOf(r);
                 var si = tb.SeqItems.AsSpan(q * t, t); var sc = tb.SeqCategories.AsSpan(q * t, t);

@@ -32,8 +32,13 @@ internal sealed class FeatureTable
     public int[]? SeqRow;
     public int[] SeqLen = [];        // per sequence row
     public float[] TimeDense = [];   // N × 3: weekend, delta, timestamp
-    public float[] Counts = [];      // N × 28, log1p (when not RawCountMode)
-    public ushort[] RawCounts = [];  // N × 28, raw counts (when RawCountMode)
+    /// <summary>
+    /// Where row r's behavior counts lie (<see cref="RawCounts"/> or <see cref="Counts"/>): count row <see cref="CountsOf"/>(r).
+    /// Null: row r itself. The counts are a function of (user, day): the columnar read stores them once per user-day.
+    /// </summary>
+    public int[]? CountRow;
+    public float[] Counts = [];      // count rows × 28, log1p (when not RawCountMode)
+    public ushort[] RawCounts = [];  // count rows × 28, raw counts (when RawCountMode)
     public ushort[] RawInteractions = []; // N × K, raw values saturated at 65,535 (log1p'd per batch)
     public int[] SeqItems = [], SeqCategories = []; // sequence rows × T
     public byte[] SeqBehaviors = []; // sequence rows × T, 0 = padding, 1..4
@@ -50,7 +55,7 @@ internal sealed class FeatureTable
 
     /// <summary>Bytes held by the column arrays.</summary>
     public long Bytes =>
-        4L * (User.Length + Item.Length + Category.Length + Weekday.Length + Hour.Length + (SeqRow?.Length ?? 0) + SeqLen.Length + TimeDense.Length + Counts.Length
+        4L * (User.Length + Item.Length + Category.Length + Weekday.Length + Hour.Length + (SeqRow?.Length ?? 0) + (CountRow?.Length ?? 0) + SeqLen.Length + TimeDense.Length + Counts.Length
               + SeqItems.Length + SeqCategories.Length + SeqHoursAgo.Length + Weight.Length)
         + 2L * (RawCounts.Length + RawHoursAgo.Length + RawInteractions.Length) + SeqBehaviors.Length + FavCart.Length + Buy.Length;
 
@@ -193,11 +198,13 @@ internal sealed class FeatureTable
     /// <summary>
     /// An empty (zeroed) table of <paramref name="count"/> rows, filled by the caller (benchmarks, tests); counts
     /// and hours-ago as floats (<see cref="Counts"/>, <see cref="SeqHoursAgo"/>) unless <paramref name="compact"/>.
+    /// With <paramref name="sharedSequences"/> (<paramref name="sharedCounts"/>) the sequence (count) columns stay empty:
+    /// the caller shares them (<see cref="ShareSequences"/>, <see cref="ShareCounts"/>).
     /// </summary>
-    internal static FeatureTable Create(int count, int t, bool compact = false, int interactions = 0, bool sequences = true)
+    internal static FeatureTable Create(int count, int t, bool compact = false, int interactions = 0, bool sharedSequences = false, bool sharedCounts = false)
     {
         var table = new FeatureTable(t, compact, interactions);
-        table.Resize(count, sequences);
+        table.Resize(count, sharedSequences, sharedCounts);
         table.Count = count;
         return table;
     }
@@ -301,15 +308,30 @@ internal sealed class FeatureTable
         if (RawCountMode && !TryStoreRawCounts(row, counts)) UseFloatCounts();
         if (!RawCountMode)
         {
-            var f = Counts.AsSpan(row * CountLength, CountLength);
+            var f = Counts.AsSpan(CountsOf(row) * CountLength, CountLength);
             for (int k = 0; k < CountLength; k++) f[k] = LogCount(counts[k]);
         }
     }
 
     /// <summary>Stores raw counts; false (row left partly written) when some count is not a whole number in 0..65535 after max(0, c).</summary>
-    internal bool TryStoreRawCounts(int row, ReadOnlySpan<float> counts)
+    internal bool TryStoreRawCounts(int row, ReadOnlySpan<float> counts) => TryStoreRawCountsAt(CountsOf(row), counts);
+
+    /// <summary>
+    /// Stores counts into count row <paramref name="countRow"/> in the table's count form; false (nothing to rely on
+    /// written) when the table is raw and some count is not a whole number in 0..65535.
+    /// </summary>
+    internal bool TryStoreCountsAt(int countRow, ReadOnlySpan<float> counts)
     {
-        var dst = RawCounts.AsSpan(row * CountLength, CountLength);
+        if (RawCountMode) return TryStoreRawCountsAt(countRow, counts);
+        var f = Counts.AsSpan(countRow * CountLength, CountLength);
+        for (int k = 0; k < CountLength; k++) f[k] = LogCount(counts[k]);
+        return true;
+    }
+
+    /// <summary><see cref="TryStoreRawCounts"/> into count row <paramref name="countRow"/>.</summary>
+    internal bool TryStoreRawCountsAt(int countRow, ReadOnlySpan<float> counts)
+    {
+        var dst = RawCounts.AsSpan(countRow * CountLength, CountLength);
         for (int k = 0; k < CountLength; k++)
         {
             float c = Math.Max(0f, counts[k]);
@@ -390,12 +412,28 @@ internal sealed class FeatureTable
     /// <summary>Row <paramref name="row"/>'s counts in the network's form (log1p).</summary>
     public void CopyCounts(int row, Span<float> destination)
     {
+        int at = CountsOf(row) * CountLength;
         if (RawCountMode)
         {
-            var raw = RawCounts.AsSpan(row * CountLength, CountLength);
+            var raw = RawCounts.AsSpan(at, CountLength);
             for (int k = 0; k < CountLength; k++) destination[k] = Log1pOfCode[raw[k]];
         }
-        else Counts.AsSpan(row * CountLength, CountLength).CopyTo(destination);
+        else Counts.AsSpan(at, CountLength).CopyTo(destination);
+    }
+
+    /// <summary>The count row holding row <paramref name="row"/>'s behavior counts.</summary>
+    public int CountsOf(int row) => CountRow is null ? row : CountRow[row];
+
+    /// <summary>
+    /// Gives the rows shared counts: row r's counts are count row <paramref name="countRow"/>[r], of <paramref name="countRows"/>
+    /// (new, zeroed, in the table's current count form).
+    /// </summary>
+    internal void ShareCounts(int[] countRow, int countRows)
+    {
+        if (countRow.Length != Count) throw new ArgumentException($"Count rows: {countRow.Length} entries for {Count} rows.", nameof(countRow));
+        CountRow = countRow;
+        if (RawCountMode) { RawCounts = new ushort[countRows * CountLength]; Counts = []; }
+        else { Counts = new float[countRows * CountLength]; RawCounts = []; }
     }
 
     /// <summary>
@@ -421,14 +459,14 @@ internal sealed class FeatureTable
         for (int k = 0; k < raw.Length; k++) destination[k] = Log1pOfCode[raw[k]];
     }
 
-    // Without `sequences` the sequence columns stay empty (the caller shares sequences, ShareSequences).
-    private void Resize(int n, bool sequences = true)
+    // Shared sequence or count columns stay empty (the caller shares them: ShareSequences, ShareCounts).
+    private void Resize(int n, bool sharedSequences = false, bool sharedCounts = false)
     {
-        if (SeqRow is not null) throw new InvalidOperationException("A table with shared sequences cannot be resized.");
-        int ns = sequences ? n : 0;
+        if (SeqRow is not null || CountRow is not null) throw new InvalidOperationException("A table with shared sequences or counts cannot be resized.");
+        int ns = sharedSequences ? 0 : n, nc = sharedCounts ? 0 : n;
         Array.Resize(ref User, n); Array.Resize(ref Item, n); Array.Resize(ref Category, n); Array.Resize(ref Weekday, n);
         Array.Resize(ref Hour, n); Array.Resize(ref SeqLen, ns); Array.Resize(ref TimeDense, n * 3);
-        if (RawCountMode) Array.Resize(ref RawCounts, n * CountLength); else Array.Resize(ref Counts, n * CountLength);
+        if (RawCountMode) Array.Resize(ref RawCounts, nc * CountLength); else Array.Resize(ref Counts, nc * CountLength);
         Array.Resize(ref RawInteractions, n * K);
         Array.Resize(ref SeqItems, ns * T); Array.Resize(ref SeqCategories, ns * T); Array.Resize(ref SeqBehaviors, ns * T);
         if (RawHoursAgoMode) Array.Resize(ref RawHoursAgo, ns * T); else Array.Resize(ref SeqHoursAgo, ns * T);
