@@ -50,6 +50,29 @@ public sealed class ParallelBuildTests
     }
 
     [TestMethod]
+    [DataRow(10)]   // a comparison sort per user
+    [DataRow(400)]  // counted by hour first, then each hour's group (insertion sort, or a sort for large groups)
+    public void ADuplicateEventKeepsItsFirstRowsCategory_WhateverTheSortPath(int rows)
+    {
+        // Exact duplicates (user, item, behavior, hour) that disagree on the category: the first row in file order wins.
+        var b = new EventLogBuilder();
+        int h0 = TianchiTime.Parse("2014-12-01 00");
+        var rng = new Random(rows);
+        var first = new Dictionary<(int Item, int Beh, int Hour), int>();
+        for (int i = 0; i < rows; i++)
+        {
+            int item = rng.Next(6), beh = 1 + rng.Next(4), hour = h0 + rng.Next(i < rows / 2 ? 3 : 40), cat = i;
+            b.Add(7, item, (BehaviorType)beh, "", cat, hour);
+            first.TryAdd((item, beh, hour), cat);
+        }
+        var ev = UserHistory.Build(b.Build()).EventsOf(0);
+        var expected = first.OrderBy(x => x.Key.Hour).ThenBy(x => x.Key.Beh).ThenBy(x => x.Key.Item).ToArray();
+        CollectionAssert.AreEqual(expected.Select(x => x.Key.Hour).ToArray(), ev.Hours.ToArray());
+        CollectionAssert.AreEqual(expected.Select(x => x.Key.Item).ToArray(), ev.Items.ToArray());
+        CollectionAssert.AreEqual(expected.Select(x => x.Value).ToArray(), ev.Categories.ToArray(), "first row's category");
+    }
+
+    [TestMethod]
     [DataRow(1.0)]
     [DataRow(0.3)]
     public void SamplesMatchAPlainScanOfEachClick(double keepRate)

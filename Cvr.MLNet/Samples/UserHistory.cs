@@ -142,11 +142,12 @@ public sealed class UserHistory
         int[] catsArr = log.CategoryIds;
         var distinctEvents = new int[userCount + 1];
         var distinctDays = new int[userCount + 1];
-        // Per user: sort by key, drop equal keys.
-        Parallel.For(0, userCount, u =>
+        // Per user: sort by key (stable: a duplicate keeps its first row), drop equal keys.
+        int hourSpan = lastHour - firstHour + 1;
+        Parallel.For(0, userCount, () => new SortBuffers(), (u, _, buffers) =>
         {
             int s = counts[u], e = counts[u + 1];
-            Array.Sort(keys, perm, s, e - s);
+            SortSegment(keys, perm, s, e - s, hourSpan, buffers);
             int events = 0, dayCount = 0, curDay = int.MinValue;
             long prev = -1;
             for (int i = s; i < e; i++)
@@ -158,7 +159,8 @@ public sealed class UserHistory
                 if (day != curDay) { curDay = day; dayCount++; }
             }
             distinctEvents[u + 1] = events; distinctDays[u + 1] = dayCount;
-        });
+            return buffers;
+        }, _ => { });
         for (int u = 0; u < userCount; u++) { distinctEvents[u + 1] += distinctEvents[u]; distinctDays[u + 1] += distinctDays[u]; }
         var offsets = distinctEvents;
         var dayOffsets = distinctDays;
@@ -184,6 +186,75 @@ public sealed class UserHistory
             }
         });
         return new UserHistory(userIds, userIndex, offsets, hours, items, cats, behs, dayOffsets, days, dayCounts, firstHour, lastHour, n);
+    }
+
+    /// <summary>Hour spans up to which <see cref="SortSegment"/> counts by hour first (a month of the log is 744).</summary>
+    private const int CountingSortHours = 1 << 14;
+
+    private sealed class SortBuffers
+    {
+        public long[] Keys = new long[64];
+        public int[] Perm = new int[64], HourStarts = [];
+    }
+
+    /// <summary>
+    /// Sorts keys[s..s+len) (hour in the top bits, from bit 35) with their rows, stably: a counting sort by hour, then
+    /// each hour's few events by the whole key (insertion sort; larger groups by a sort, then equal keys in row order).
+    /// A user's events span hundreds of hours with one or two events each, so this is a few linear passes where a
+    /// comparison sort of the segment took ≈ 4 % of the feature pipeline.
+    /// </summary>
+    private static void SortSegment(long[] keys, int[] perm, int s, int len, int hourSpan, SortBuffers b)
+    {
+        if (len < 2) return;
+        if (hourSpan > CountingSortHours || len < 32)
+        {
+            SortGroup(keys, perm, s, len);
+            return;
+        }
+        if (b.Keys.Length < len) { b.Keys = new long[Math.Max(len, 2 * b.Keys.Length)]; b.Perm = new int[b.Keys.Length]; }
+        if (b.HourStarts.Length < hourSpan + 1) b.HourStarts = new int[hourSpan + 1];
+        var starts = b.HourStarts.AsSpan(0, hourSpan + 1);
+        starts.Clear();
+        for (int i = s; i < s + len; i++) starts[(int)(keys[i] >> 35) + 1]++;
+        for (int h = 0; h < hourSpan; h++) starts[h + 1] += starts[h];
+        for (int i = s; i < s + len; i++)
+        {
+            int d = starts[(int)(keys[i] >> 35)]++;
+            b.Keys[d] = keys[i]; b.Perm[d] = perm[i];
+        }
+        b.Keys.AsSpan(0, len).CopyTo(keys.AsSpan(s, len));
+        b.Perm.AsSpan(0, len).CopyTo(perm.AsSpan(s, len));
+        // starts[h] is now the end of hour h's group.
+        for (int h = 0, lo = 0; h < hourSpan && lo < len; h++)
+        {
+            int hi = starts[h];
+            if (hi - lo > 1) SortGroup(keys, perm, s + lo, hi - lo);
+            lo = hi;
+        }
+    }
+
+    // Stable sort of a group by key: insertion sort when small, else a sort and then each run of equal keys in row order.
+    private static void SortGroup(long[] keys, int[] perm, int s, int len)
+    {
+        if (len <= 24)
+        {
+            for (int i = s + 1; i < s + len; i++)
+            {
+                long k = keys[i]; int p = perm[i];
+                int j = i - 1;
+                for (; j >= s && keys[j] > k; j--) { keys[j + 1] = keys[j]; perm[j + 1] = perm[j]; }
+                keys[j + 1] = k; perm[j + 1] = p;
+            }
+            return;
+        }
+        Array.Sort(keys, perm, s, len);
+        for (int i = s; i < s + len;)
+        {
+            int j = i + 1;
+            while (j < s + len && keys[j] == keys[i]) j++;
+            if (j - i > 1) Array.Sort(perm, i, j - i);
+            i = j;
+        }
     }
 }
 
