@@ -52,7 +52,7 @@ public sealed class InteractionBulkFillTests
             .Array[0, 120].Select(Gen.Bool, (a, b) => (a, b));
 
     [TestMethod]
-    [DataRow(8L << 20)] // the default: one item block per core on these small logs
+    [DataRow(256L << 10)] // the default: one item block on these small logs
     [DataRow(16L)]      // one item per block: many sweeps, every block boundary exercised
     [DataRow(48L)]      // three items per block
     public void BulkEqualsThePerRowIndexAndTheDefinition_OnRandomLogsAndSampleOrders(long itemBlockBytes)

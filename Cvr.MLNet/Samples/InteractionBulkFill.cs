@@ -56,35 +56,34 @@ internal static class InteractionBulkFill
         next = null;
 
         // Items: each row's dense item (−1 unknown, −2 after the log), probed in parallel; rows in hour order.
-        // Item blocks: at least one per core, and small enough that a block's counters (16 B per item) stay in
-        // cache while its sweep hits them in item order, which is random.
-        int parts = stride > InteractionFeatures.ItemCounts
-            ? Math.Max(Math.Clamp(Environment.ProcessorCount, 1, 8), (int)Math.Min(1024, ((long)index.ItemIndex.Count * 16 + ItemBlockBytes - 1) / ItemBlockBytes))
-            : 0;
-        var itemOf = scratch;
-        int[]? order = null;
-        if (parts > 0)
+        ItemBlocks? blocks = null;
+        if (stride > InteractionFeatures.ItemCounts)
         {
+            var itemOf = scratch;
             var itemIndex = index.ItemIndex;
             Parallel.For(0, (count + ProbeRows - 1) / ProbeRows, new ParallelOptions { CancellationToken = ct }, c =>
             {
                 for (int r = c * ProbeRows, end = Math.Min(count, r + ProbeRows); r < end; r++)
                     itemOf[r] = hours[r] > last ? -2 : itemIndex.IndexOf(items[r]);
             });
+            int[]? order = null;
             for (int r = 1; r < count; r++)
                 if (hours[r] < hours[r - 1]) { order = HourOrder(hours, count, history.FirstHour, last); break; }
+            blocks = ItemBlocks.Build(index, itemOf, order, hours, count, destination, stride);
         }
 
-        // One work list: the item sweeps (one per block of dense items) first, as they are the longest, then user ranges.
+        // One work list: the item blocks, then the user ranges; at most one worker per core (more would share the caches
+        // the blocks are sized for).
+        int parts = blocks?.Count ?? 0;
         int userChunk = Math.Max(64, history.UserCount / 256);
         int userRanges = (history.UserCount + userChunk - 1) / userChunk;
         Parallel.ForEach(Partitioner.Create(Enumerable.Range(0, parts + userRanges), EnumerablePartitionerOptions.NoBuffering),
-            new ParallelOptions { CancellationToken = ct }, () => new UserSweep(),
+            new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new UserSweep(),
             (work, _, sweep) =>
             {
                 if (work < parts)
                 {
-                    FillItemCounts(index, work, parts, itemOf, order, hours, count, destination, stride, ct);
+                    blocks!.Fill(work, destination, stride, sweep.Counters);
                     return sweep;
                 }
                 int from = (work - parts) * userChunk, to = Math.Min(history.UserCount, from + userChunk);
@@ -97,8 +96,96 @@ internal static class InteractionBulkFill
 
     private const int ProbeRows = 65_536;
 
-    /// <summary>Target size of one item block's counters.</summary>
-    internal static long ItemBlockBytes { get; set; } = 8L << 20;
+    /// <summary>Target size of one item block's counters (16 B per item): they stay in a core's L2 while its rows hit them at random.</summary>
+    internal static long ItemBlockBytes { get; set; } = 256L << 10;
+
+    /// <summary>
+    /// Every user's events on the item [15..18], by blocks of dense items: the events (in hour order) and the rows (in
+    /// hour order) are first bucketed by their item's block, so each block sweeps only its own events against its own
+    /// rows with a counter per (item, behavior) that stays in cache, each row reading its item's counters when its hour
+    /// comes. (One sweep of every event and row per block of 8 MB counters spilled out of the shared L3 on two cores.)
+    /// </summary>
+    private sealed class ItemBlocks
+    {
+        private readonly int _blockItems;
+        // Per block: its events' keys and hours (hour order), and its rows with their hours and dense items (hour order).
+        private readonly int[] _eventStarts, _eventKeys, _eventHours, _rowStarts, _rows, _rowHours, _rowItems;
+
+        private ItemBlocks(int count, int blockItems, int[] eventStarts, int[] eventKeys, int[] eventHours, int[] rowStarts, int[] rows,
+            int[] rowHours, int[] rowItems)
+        {
+            Count = count; _blockItems = blockItems; _eventStarts = eventStarts; _eventKeys = eventKeys; _eventHours = eventHours;
+            _rowStarts = rowStarts; _rows = rows; _rowHours = rowHours; _rowItems = rowItems;
+        }
+
+        /// <summary>Blocks.</summary>
+        public int Count { get; }
+
+        /// <summary>Buckets events and rows by block (stable; the two in parallel); rows of unknown items (−1) get their zeros here.</summary>
+        public static ItemBlocks Build(InteractionIndex index, int[] itemOf, int[]? order, int[] hours, int count, ushort[] destination, int stride)
+        {
+            var history = index.History;
+            int items = Math.Max(1, index.ItemIndex.Count);
+            int blockItems = (int)Math.Clamp(ItemBlockBytes / 16, 1, items);
+            int blocks = (items + blockItems - 1) / blockItems;
+            var keys = index.KeysByHour; var hourStarts = index.HourStarts;
+
+            var eventStarts = new int[blocks + 1];
+            var eventKeys = new int[keys.Length]; var eventHours = new int[keys.Length];
+            var rowStarts = new int[blocks + 1];
+            int[] rows = [], rowHours = [], rowItems = [];
+            Parallel.Invoke(() =>
+            {
+                foreach (int k in keys) eventStarts[(k >> 2) / blockItems + 1]++;
+                for (int b = 0; b < blocks; b++) eventStarts[b + 1] += eventStarts[b];
+                var next = eventStarts.AsSpan(0, blocks).ToArray();
+                for (int h = 0; h + 1 < hourStarts.Length; h++)
+                    for (int p = hourStarts[h]; p < hourStarts[h + 1]; p++)
+                    {
+                        int k = keys[p], d = next[(k >> 2) / blockItems]++;
+                        eventKeys[d] = k; eventHours[d] = history.FirstHour + h;
+                    }
+            }, () =>
+            {
+                Span<int> zeros = stackalloc int[4];
+                zeros.Clear();
+                int n = order?.Length ?? count;
+                for (int i = 0; i < n; i++)
+                {
+                    int r = order is null ? i : order[i], d = itemOf[r];
+                    if (d >= 0) rowStarts[d / blockItems + 1]++;
+                    else if (d == -1) Store(destination, r, stride, zeros, InteractionFeatures.ItemCounts);
+                }
+                for (int b = 0; b < blocks; b++) rowStarts[b + 1] += rowStarts[b];
+                var next = rowStarts.AsSpan(0, blocks).ToArray();
+                rows = new int[rowStarts[^1]]; rowHours = new int[rows.Length]; rowItems = new int[rows.Length];
+                for (int i = 0; i < n; i++)
+                {
+                    int r = order is null ? i : order[i], d = itemOf[r];
+                    if (d < 0) continue;
+                    int at = next[d / blockItems]++;
+                    rows[at] = r; rowHours[at] = hours[r]; rowItems[at] = d;
+                }
+            });
+            return new ItemBlocks(blocks, blockItems, eventStarts, eventKeys, eventHours, rowStarts, rows, rowHours, rowItems);
+        }
+
+        /// <summary>Block <paramref name="block"/>'s rows, with <paramref name="counters"/> as scratch (grown to the block).</summary>
+        public void Fill(int block, ushort[] destination, int stride, Counters counters)
+        {
+            int lo = block * _blockItems;
+            var c = counters.Take(_blockItems * 4);
+            int e = _eventStarts[block], eventEnd = _eventStarts[block + 1];
+            Span<int> v = stackalloc int[4];
+            for (int i = _rowStarts[block]; i < _rowStarts[block + 1]; i++)
+            {
+                int hour = _rowHours[i];
+                for (; e < eventEnd && _eventHours[e] < hour; e++) c[_eventKeys[e] - lo * 4]++;
+                c.Slice((_rowItems[i] - lo) * 4, 4).CopyTo(v);
+                Store(destination, _rows[i], stride, v, InteractionFeatures.ItemCounts);
+            }
+        }
+    }
 
     /// <summary>Writes values [from, from + values.Length) of row <paramref name="r"/> that fall inside the stride, saturated.</summary>
     private static void Store(ushort[] destination, int r, int stride, ReadOnlySpan<int> values, int from)
@@ -107,39 +194,18 @@ internal static class InteractionBulkFill
         for (int k = from, n = Math.Min(stride, from + values.Length); k < n; k++) row[k] = (ushort)Math.Min(values[k - from], ushort.MaxValue);
     }
 
-    // Block `part` of `parts` of the dense items: every event in hour order once, counting only the block's
-    // items; a sample of the block reads its item's four counters when its hour comes. Block 0 also writes
-    // the zeros of unknown items.
-    private static void FillItemCounts(InteractionIndex index, int part, int parts, int[] itemOf, int[]? order, int[] hours, int count,
-        ushort[] destination, int stride, CancellationToken ct)
+    /// <summary>A worker's item-block counters, zero whenever handed out.</summary>
+    private sealed class Counters
     {
-        var history = index.History;
-        int first = history.FirstHour;
-        var keys = index.KeysByHour; var hourStarts = index.HourStarts;
-        int span = hourStarts.Length - 1, items = index.ItemIndex.Count;
-        int lo = (int)((long)items * part / parts), hi = (int)((long)items * (part + 1) / parts);
-        uint keyLo = (uint)lo * 4, keyCount = (uint)(hi - lo) * 4;
-        var counters = new int[keyCount];
-        Span<int> v = stackalloc int[4];
-        int e = 0;
-        for (int i = 0, n = order?.Length ?? count; i < n; i++)
+        private int[] _values = [];
+        private int _used;
+
+        public Span<int> Take(int length)
         {
-            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            int r = order is null ? i : order[i];
-            int d = itemOf[r];
-            if (d < lo || d >= hi)
-            {
-                if (d == -1 && part == 0) { v.Clear(); Store(destination, r, stride, v, InteractionFeatures.ItemCounts); }
-                continue;
-            }
-            int upto = hourStarts[Math.Clamp(hours[r] - first, 0, span)];
-            for (; e < upto; e++)
-            {
-                uint k = (uint)keys[e] - keyLo;
-                if (k < keyCount) counters[k]++;
-            }
-            counters.AsSpan((d - lo) * 4, 4).CopyTo(v);
-            Store(destination, r, stride, v, InteractionFeatures.ItemCounts);
+            if (_values.Length < length) _values = new int[length];
+            else _values.AsSpan(0, _used).Clear();
+            _used = length;
+            return _values.AsSpan(0, length);
         }
     }
 
@@ -155,9 +221,10 @@ internal static class InteractionBulkFill
         return order;
     }
 
-    /// <summary>Per-worker buffers of the per-user sweep.</summary>
+    /// <summary>Per-worker buffers of the per-user sweep (and the item blocks' counters).</summary>
     private sealed class UserSweep
     {
+        public readonly Counters Counters = new();
         private int[] _sampleHours = new int[64], _eventCatSlot = new int[64];
         private readonly SlotTable _cats = new(), _items = new();
         // Per category slot: counts 1..4, last hour, events in the 24-hour window; per item slot: counts, last hour.

@@ -19,11 +19,11 @@ public sealed class InteractionIndex
 {
     private readonly UserHistory _history;
     // Every item gets a dense index d; every event's key d · 4 + (b − 1), in hour order, with the start of each hour.
-    private readonly DenseIdMap _itemIndex;
+    private readonly PartitionedIdMap _itemIndex;
     private readonly int[] _keysByHour, _hourStarts;
     private readonly Lazy<RowIndex> _rows;
 
-    private InteractionIndex(UserHistory history, DenseIdMap itemIndex, int[] keysByHour, int[] hourStarts)
+    private InteractionIndex(UserHistory history, PartitionedIdMap itemIndex, int[] keysByHour, int[] hourStarts)
     {
         _history = history; _itemIndex = itemIndex; _keysByHour = keysByHour; _hourStarts = hourStarts;
         _rows = new Lazy<RowIndex>(() => RowIndex.Build(this), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -35,8 +35,8 @@ public sealed class InteractionIndex
     /// <summary>True once a per-sample <see cref="Fill"/> has built the search structures.</summary>
     internal bool HasRowIndex => _rows.IsValueCreated;
 
-    /// <summary>Dense index of an item of the log (insertion order), for <see cref="KeysByHour"/>.</summary>
-    internal DenseIdMap ItemIndex => _itemIndex;
+    /// <summary>Dense index of an item of the log, for <see cref="KeysByHour"/>.</summary>
+    internal PartitionedIdMap ItemIndex => _itemIndex;
     /// <summary>Every event's dense item · 4 + behavior − 1, in hour order.</summary>
     internal int[] KeysByHour => _keysByHour;
     /// <summary>Position in <see cref="KeysByHour"/> of the first event of hour <c>FirstHour + h</c> (length span + 1).</summary>
@@ -49,9 +49,9 @@ public sealed class InteractionIndex
         int n = history.EventCount;
         var hours = history.Hours; var items = history.Items; var behs = history.Behaviors;
         // Dense item index, then a stable counting sort of the keys by hour.
-        var itemIndex = new DenseIdMap();
         var keys = new int[n];
-        for (int i = 0; i < n; i++) keys[i] = itemIndex.GetOrAdd(items[i]) * 4 + behs[i] - 1;
+        var itemIndex = PartitionedIdMap.Build(items, keys);
+        for (int i = 0; i < n; i++) keys[i] = keys[i] * 4 + behs[i] - 1;
         int first = history.FirstHour, span = n == 0 ? 0 : history.LastHour - first + 1;
         var hourStarts = new int[span + 1];
         for (int i = 0; i < n; i++) hourStarts[hours[i] - first + 1]++;
