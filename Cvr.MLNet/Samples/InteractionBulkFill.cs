@@ -55,46 +55,42 @@ internal static class InteractionBulkFill
         for (int r = 0; r < count; r++) if (scratch[r] >= 0) rowsByUser[next[scratch[r]]++] = r;
         next = null;
 
-        // Items: each row's dense item (−1 unknown, −2 after the log), probed in parallel; rows in hour order.
-        ItemBlocks? blocks = null;
-        if (stride > InteractionFeatures.ItemCounts)
+        // Each row's dense item (−1 unknown, −2 after the log), for the item blocks: rows of known users get it in their
+        // user's sweep, from a small map of the user's own items (a row's item is almost always one of its user's, and a
+        // lookup in the 2.6 M-item map is a cache miss); the other rows here.
+        bool itemCounts = stride > InteractionFeatures.ItemCounts;
+        int[]? itemOf = null;
+        if (itemCounts)
         {
-            var itemOf = scratch;
-            var itemIndex = index.ItemIndex;
-            Parallel.For(0, (count + ProbeRows - 1) / ProbeRows, new ParallelOptions { CancellationToken = ct }, c =>
-            {
-                for (int r = c * ProbeRows, end = Math.Min(count, r + ProbeRows); r < end; r++)
-                    itemOf[r] = hours[r] > last ? -2 : itemIndex.IndexOf(items[r]);
-            });
-            int[]? order = null;
-            for (int r = 1; r < count; r++)
-                if (hours[r] < hours[r - 1]) { order = HourOrder(hours, count, history.FirstHour, last); break; }
-            blocks = ItemBlocks.Build(index, itemOf, order, hours, count, destination, stride);
+            itemOf = scratch;
+            for (int r = 0; r < count; r++)
+                if (hours[r] > last) itemOf[r] = -2;
+                else if (itemOf[r] < 0) itemOf[r] = index.ItemIndex.IndexOf(items[r]);
         }
 
-        // One work list: the item blocks, then the user ranges; at most one worker per core (more would share the caches
-        // the blocks are sized for).
-        int parts = blocks?.Count ?? 0;
+        // The user sweeps (parallel over user ranges), then the item blocks; at most one worker per core (more would
+        // share the caches the blocks are sized for).
+        var options = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount };
         int userChunk = Math.Max(64, history.UserCount / 256);
-        int userRanges = (history.UserCount + userChunk - 1) / userChunk;
-        Parallel.ForEach(Partitioner.Create(Enumerable.Range(0, parts + userRanges), EnumerablePartitionerOptions.NoBuffering),
-            new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new UserSweep(),
-            (work, _, sweep) =>
-            {
-                if (work < parts)
-                {
-                    blocks!.Fill(work, destination, stride, sweep.Counters);
-                    return sweep;
-                }
-                int from = (work - parts) * userChunk, to = Math.Min(history.UserCount, from + userChunk);
-                for (int u = from; u < to; u++)
-                    if (starts[u + 1] > starts[u])
-                        sweep.Run(history, u, rowsByUser.AsSpan(starts[u], starts[u + 1] - starts[u]), items, categories, hours, destination, stride);
-                return sweep;
-            }, _ => { });
-    }
+        Parallel.For(0, (history.UserCount + userChunk - 1) / userChunk, options, () => new UserSweep(), (c, _, sweep) =>
+        {
+            for (int u = c * userChunk, to = Math.Min(history.UserCount, u + userChunk); u < to; u++)
+                if (starts[u + 1] > starts[u])
+                    sweep.Run(index, u, rowsByUser.AsSpan(starts[u], starts[u + 1] - starts[u]), items, categories, hours, destination, stride, itemOf);
+            return sweep;
+        }, _ => { });
+        if (!itemCounts) return;
 
-    private const int ProbeRows = 65_536;
+        int[]? order = null;
+        for (int r = 1; r < count; r++)
+            if (hours[r] < hours[r - 1]) { order = HourOrder(hours, count, history.FirstHour, last); break; }
+        var blocks = ItemBlocks.Build(index, itemOf!, order, hours, count, destination, stride);
+        Parallel.For(0, blocks.Count, options, () => new Counters(), (b, _, counters) =>
+        {
+            blocks.Fill(b, destination, stride, counters);
+            return counters;
+        }, _ => { });
+    }
 
     /// <summary>Target size of one item block's counters (16 B per item): they stay in a core's L2 while its rows hit them at random.</summary>
     internal static long ItemBlockBytes { get; set; } = 256L << 10;
@@ -221,18 +217,20 @@ internal static class InteractionBulkFill
         return order;
     }
 
-    /// <summary>Per-worker buffers of the per-user sweep (and the item blocks' counters).</summary>
+    /// <summary>Per-worker buffers of the per-user sweep.</summary>
     private sealed class UserSweep
     {
-        public readonly Counters Counters = new();
         private int[] _sampleHours = new int[64], _eventCatSlot = new int[64];
-        private readonly SlotTable _cats = new(), _items = new();
+        private readonly SlotTable _cats = new(), _items = new(), _allItems = new();
+        private int[] _denseOfSlot = new int[64];
         // Per category slot: counts 1..4, last hour, events in the 24-hour window; per item slot: counts, last hour.
         private int[] _catCounts = new int[256], _catLast = new int[64], _catRecent = new int[64];
         private int[] _itemCounts = new int[256], _itemLast = new int[64];
 
-        public void Run(UserHistory history, int u, Span<int> rows, int[] items, int[] categories, int[] hours, ushort[] destination, int stride)
+        public void Run(InteractionIndex index, int u, Span<int> rows, int[] items, int[] categories, int[] hours, ushort[] destination, int stride,
+            int[]? itemOf)
         {
+            var history = index.History;
             int m = rows.Length;
             Grow(ref _sampleHours, m);
             var sh = _sampleHours.AsSpan(0, m);
@@ -248,6 +246,24 @@ internal static class InteractionBulkFill
             Grow(ref _eventCatSlot, len);
             Grow(ref _catCounts, len * 4); Grow(ref _catLast, len); Grow(ref _catRecent, len);
             Grow(ref _itemCounts, len * 4); Grow(ref _itemLast, len);
+
+            if (itemOf is not null)
+            {
+                // Every item of the user's events with its dense index; rows whose item the user never touched ask the global map.
+                var dense = index.EventItems.AsSpan(history.Offsets[u], ev.Hours.Length);
+                _allItems.Reset(ev.Hours.Length);
+                Grow(ref _denseOfSlot, ev.Hours.Length);
+                for (int e = 0; e < ev.Hours.Length; e++)
+                {
+                    int slot = _allItems.GetOrAdd(evItems[e], out bool added);
+                    if (added) _denseOfSlot[slot] = dense[e];
+                }
+                foreach (int r in rows)
+                {
+                    int slot = _allItems.Find(items[r]);
+                    itemOf[r] = slot >= 0 ? _denseOfSlot[slot] : index.ItemIndex.IndexOf(items[r]);
+                }
+            }
 
             Span<int> v = stackalloc int[InteractionFeatures.ItemCounts];
             Span<int> user = stackalloc int[4];

@@ -20,12 +20,12 @@ public sealed class InteractionIndex
     private readonly UserHistory _history;
     // Every item gets a dense index d; every event's key d · 4 + (b − 1), in hour order, with the start of each hour.
     private readonly PartitionedIdMap _itemIndex;
-    private readonly int[] _keysByHour, _hourStarts;
+    private readonly int[] _keysByHour, _hourStarts, _eventItems;
     private readonly Lazy<RowIndex> _rows;
 
-    private InteractionIndex(UserHistory history, PartitionedIdMap itemIndex, int[] keysByHour, int[] hourStarts)
+    private InteractionIndex(UserHistory history, PartitionedIdMap itemIndex, int[] eventItems, int[] keysByHour, int[] hourStarts)
     {
-        _history = history; _itemIndex = itemIndex; _keysByHour = keysByHour; _hourStarts = hourStarts;
+        _history = history; _itemIndex = itemIndex; _eventItems = eventItems; _keysByHour = keysByHour; _hourStarts = hourStarts;
         _rows = new Lazy<RowIndex>(() => RowIndex.Build(this), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -37,6 +37,8 @@ public sealed class InteractionIndex
 
     /// <summary>Dense index of an item of the log, for <see cref="KeysByHour"/>.</summary>
     internal PartitionedIdMap ItemIndex => _itemIndex;
+    /// <summary>Every event's dense item, in the history's order.</summary>
+    internal int[] EventItems => _eventItems;
     /// <summary>Every event's dense item · 4 + behavior − 1, in hour order.</summary>
     internal int[] KeysByHour => _keysByHour;
     /// <summary>Position in <see cref="KeysByHour"/> of the first event of hour <c>FirstHour + h</c> (length span + 1).</summary>
@@ -49,17 +51,16 @@ public sealed class InteractionIndex
         int n = history.EventCount;
         var hours = history.Hours; var items = history.Items; var behs = history.Behaviors;
         // Dense item index, then a stable counting sort of the keys by hour.
-        var keys = new int[n];
-        var itemIndex = PartitionedIdMap.Build(items, keys);
-        for (int i = 0; i < n; i++) keys[i] = keys[i] * 4 + behs[i] - 1;
+        var dense = new int[n];
+        var itemIndex = PartitionedIdMap.Build(items, dense);
         int first = history.FirstHour, span = n == 0 ? 0 : history.LastHour - first + 1;
         var hourStarts = new int[span + 1];
         for (int i = 0; i < n; i++) hourStarts[hours[i] - first + 1]++;
         for (int h = 0; h < span; h++) hourStarts[h + 1] += hourStarts[h];
         var fill = hourStarts.AsSpan(0, span).ToArray();
         var keysByHour = new int[n];
-        for (int i = 0; i < n; i++) keysByHour[fill[hours[i] - first]++] = keys[i];
-        return new InteractionIndex(history, itemIndex, keysByHour, hourStarts);
+        for (int i = 0; i < n; i++) keysByHour[fill[hours[i] - first]++] = dense[i] * 4 + behs[i] - 1;
+        return new InteractionIndex(history, itemIndex, dense, keysByHour, hourStarts);
     }
 
     /// <summary>
