@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using System.Numerics;
 
@@ -167,6 +168,7 @@ internal static class InteractionBulkFill
         }
 
         /// <summary>Block <paramref name="block"/>'s rows, with <paramref name="counters"/> as scratch (grown to the block).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Fill(int block, ushort[] destination, int stride, Counters counters)
         {
             int lo = block * _blockItems;
@@ -227,6 +229,7 @@ internal static class InteractionBulkFill
         private int[] _catCounts = new int[256], _catLast = new int[64], _catRecent = new int[64];
         private int[] _itemCounts = new int[256], _itemLast = new int[64];
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(InteractionIndex index, int u, Span<int> rows, int[] items, int[] categories, int[] hours, ushort[] destination, int stride,
             int[]? itemOf)
         {
@@ -340,6 +343,7 @@ internal static class InteractionBulkFill
 
         private int Home(int key) => (int)(((uint)key * 0x9E3779B9u) >> _shift);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int GetOrAdd(int key, out bool added)
         {
             int mask = (1 << (32 - _shift)) - 1;
@@ -354,6 +358,7 @@ internal static class InteractionBulkFill
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Find(int key)
         {
             int mask = (1 << (32 - _shift)) - 1;

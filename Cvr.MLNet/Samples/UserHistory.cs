@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Cvr.MLNet.Data;
 
@@ -203,6 +204,9 @@ public sealed class UserHistory
     /// A user's events span hundreds of hours with one or two events each, so this is a few linear passes where a
     /// comparison sort of the segment took ≈ 4 % of the feature pipeline.
     /// </summary>
+    // Per-user kernels like this one are compiled optimized at once (AggressiveOptimization): the pipeline runs once, and
+    // their tier-0 code ran for a few hundred ms before the runtime tiered them up.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SortSegment(long[] keys, int[] perm, int s, int len, int hourSpan, SortBuffers b)
     {
         if (len < 2) return;
@@ -234,6 +238,7 @@ public sealed class UserHistory
     }
 
     // Stable sort of a group by key: insertion sort when small, else a sort and then each run of equal keys in row order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SortGroup(long[] keys, int[] perm, int s, int len)
     {
         if (len <= 24)

@@ -325,7 +325,14 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         var hours = new int[_count];
         Parallel.For(0, (_count + ChunkRows - 1) / ChunkRows, new ParallelOptions { CancellationToken = ct }, c =>
         {
-            for (int r = c * ChunkRows, end = Math.Min(_count, r + ChunkRows); r < end; r++) hours[r] = Hour(hourIndices[r]);
+            // Rows come in runs of one hour: convert once per run.
+            int previous = 0, converted = 0;
+            for (int r = c * ChunkRows, end = Math.Min(_count, r + ChunkRows); r < end; r++)
+            {
+                int h = hourIndices[r];
+                if (r == c * ChunkRows || h != previous) { previous = h; converted = Hour(h); }
+                hours[r] = converted;
+            }
         });
         return hours;
     }

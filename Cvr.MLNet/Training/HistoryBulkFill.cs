@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cvr.MLNet.Data;
 using Cvr.MLNet.Samples;
 using Cvr.MLNet.Transforms.Vocabulary;
@@ -126,6 +127,7 @@ internal static class HistoryBulkFill
 
     // One user's runs sorted by (hour, run), then one pointer over the user's events; each new hour writes the next
     // sequence row from `sequence` on, each new day the next count row from `countRow` on, and every run gets them.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (bool WholeHours, bool RawCounts) FillUser(UserHistory history, int u, Span<long> runs, int sequence, int countRow,
         IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent, int[] sequenceOfRun, int[]? countsOfRun, float[] countBuffer,
         FeatureTable table)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Cvr.MLNet.Transforms.Vocabulary;
@@ -125,6 +126,7 @@ internal sealed class IdCounts
     /// the hash bits below the partition's. Every used slot is zeroed as its key is taken, so the table is all
     /// zero again for the next partition.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long[] CountPartition(ReadOnlySpan<int> ids, int partitionBits, long[] table)
     {
         int tableBits = TableBits(ids.Length), mask = (1 << tableBits) - 1, distinct = 0;
