@@ -152,7 +152,8 @@ public sealed class CvrSampleSet
             ranges[k] = part;
         });
 
-        // Stable counting sort by hour over the ranges in order: (hour, user, item) order.
+        // Stable counting sort by hour over the ranges in order: (hour, user, item) order. Each range's slots per hour
+        // follow the earlier ranges' (hour-major), so the ranges scatter in parallel into disjoint slots.
         int count = 0, censored = 0, dropped = 0, minH = int.MaxValue, maxH = int.MinValue;
         foreach (var part in ranges)
         {
@@ -163,16 +164,26 @@ public sealed class CvrSampleSet
         var fav = new bool[count]; var buy = new bool[count]; var wts = new float[count]; var paths = new byte[count]; var delays = new int[count];
         if (count > 0)
         {
-            var start = new int[maxH - minH + 2];
-            foreach (var part in ranges) foreach (var t in part.Hours) start[t - minH + 1]++;
-            for (int i = 1; i < start.Length; i++) start[i] += start[i - 1];
-            foreach (var part in ranges)
+            int span = maxH - minH + 1;
+            var next = new int[rangeCount][];
+            Parallel.For(0, rangeCount, k =>
+            {
+                var perHour = new int[span];
+                foreach (var t in ranges[k].Hours) perHour[t - minH]++;
+                next[k] = perHour;
+            });
+            for (int t = 0, at = 0; t < span; t++)
+                for (int k = 0; k < rangeCount; k++) { int size = next[k][t]; next[k][t] = at; at += size; }
+            Parallel.For(0, rangeCount, k =>
+            {
+                var part = ranges[k]; var slot = next[k];
                 for (int i = 0; i < part.Hours.Count; i++)
                 {
-                    int d = start[part.Hours[i] - minH]++;
+                    int d = slot[part.Hours[i] - minH]++;
                     users[d] = part.Users[i]; items[d] = part.Items[i]; cats[d] = part.Categories[i]; hours[d] = part.Hours[i];
                     fav[d] = part.FavCart[i]; buy[d] = part.Buy[i]; wts[d] = part.Weights[i]; paths[d] = part.Paths[i]; delays[d] = part.Delays[i];
                 }
+            });
         }
         return new CvrSampleSet(users, items, cats, hours, fav, buy, wts, paths, delays, censored, dropped, h);
     }

@@ -145,7 +145,7 @@ public sealed class UserHistory
         var distinctDays = new int[userCount + 1];
         // Per user: sort by key (stable: a duplicate keeps its first row), drop equal keys.
         int hourSpan = lastHour - firstHour + 1;
-        Parallel.For(0, userCount, () => new SortBuffers(), (u, _, buffers) =>
+        Parallel.For(0, userCount, () => new SortBuffers(), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (u, _, buffers) =>
         {
             int s = counts[u], e = counts[u + 1];
             SortSegment(keys, perm, s, e - s, hourSpan, buffers);
@@ -169,7 +169,7 @@ public sealed class UserHistory
         var hours = new int[w]; var items = new int[w]; var cats = new int[w]; var behs = new byte[w];
         var days = new int[dayOffsets[userCount]];
         var dayCounts = new int[days.Length * 4];
-        Parallel.For(0, userCount, u =>
+        Parallel.For(0, userCount, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (u) =>
         {
             int s = counts[u], e = counts[u + 1], o = offsets[u], d = dayOffsets[u] - 1;
             long prev = -1;

@@ -84,18 +84,18 @@ internal static class HistoryBulkFill
         if (countsOfRun is not null) Array.Fill(countsOfRun, -1);
         int userChunk = Math.Max(64, userCount / 256);
         bool wholeHours = true, rawCounts = true;
-        Parallel.For(0, (userCount + userChunk - 1) / userChunk, new ParallelOptions { CancellationToken = ct }, () => new float[BehaviorFeatures.CountLength],
-            (c, _, countBuffer) =>
+        Parallel.For(0, (userCount + userChunk - 1) / userChunk, new ParallelOptions { CancellationToken = ct }, () => new Scratch(),
+            (c, _, scratch) =>
             {
                 for (int u = c * userChunk, to = Math.Min(userCount, u + userChunk); u < to; u++)
                 {
                     if (runStarts[u + 1] == runStarts[u]) continue;
                     var (whole, raw) = FillUser(history, u, runsByUser.AsSpan(runStarts[u], runStarts[u + 1] - runStarts[u]), sequenceStarts[u],
-                        countStarts[u], items, categories, itemIndexOfEvent, sequenceOfRun, countsOfRun, countBuffer, table);
+                        countStarts[u], items, categories, itemIndexOfEvent, sequenceOfRun, countsOfRun, scratch, table);
                     if (!whole) wholeHours = false;
                     if (!raw) rawCounts = false;
                 }
-                return countBuffer;
+                return scratch;
             }, _ => { });
         for (int k = 0; k < runCount; k++)
         {
@@ -122,6 +122,13 @@ internal static class HistoryBulkFill
         return (wholeHours, rawCounts);
     }
 
+    /// <summary>A worker's buffers: one row of counts, and the category index of each of the current user's events.</summary>
+    private sealed class Scratch
+    {
+        public readonly float[] Counts = new float[BehaviorFeatures.CountLength];
+        public int[] Categories = new int[256];
+    }
+
     private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>
         hours[r] <= lastHour && (r == 0 || users[r] != users[r - 1] || hours[r] != hours[r - 1] || hours[r - 1] > lastHour);
 
@@ -129,12 +136,15 @@ internal static class HistoryBulkFill
     // sequence row from `sequence` on, each new day the next count row from `countRow` on, and every run gets them.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (bool WholeHours, bool RawCounts) FillUser(UserHistory history, int u, Span<long> runs, int sequence, int countRow,
-        IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent, int[] sequenceOfRun, int[]? countsOfRun, float[] countBuffer,
+        IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent, int[] sequenceOfRun, int[]? countsOfRun, Scratch scratch,
         FeatureTable table)
     {
         for (int i = 1; i < runs.Length; i++) if (runs[i] < runs[i - 1]) { runs.Sort(); break; }
         var ev = history.EventsOf(u);
         var memo = itemIndexOfEvent.AsSpan(history.Offsets[u], ev.Hours.Length);
+        // Category indices of the user's events, each probed once as the pointer passes it (an event is in up to T sequences).
+        if (scratch.Categories.Length < ev.Hours.Length) scratch.Categories = new int[Math.Max(ev.Hours.Length, 2 * scratch.Categories.Length)];
+        var categoryOf = scratch.Categories;
         int t = table.T, end = 0, q = sequence - 1, cq = countRow - 1, previousHour = int.MinValue, previousDay = int.MinValue;
         bool wholeHours = true, rawCounts = true, raw = table.RawHoursAgoMode;
         foreach (var key in runs)
@@ -144,7 +154,7 @@ internal static class HistoryBulkFill
             {
                 previousHour = hour;
                 q++;
-                while (end < ev.Hours.Length && ev.Hours[end] < hour) end++;
+                for (; end < ev.Hours.Length && ev.Hours[end] < hour; end++) categoryOf[end] = categories.IndexOf(ev.Categories[end]);
                 int len = Math.Min(t, end);
                 var si = table.SeqItems.AsSpan(q * t, t); var sc = table.SeqCategories.AsSpan(q * t, t);
                 var sb = table.SeqBehaviors.AsSpan(q * t, t);
@@ -154,7 +164,7 @@ internal static class HistoryBulkFill
                     int item = memo[e];
                     if (item == 0) memo[e] = item = items.IndexOf(ev.Items[e]);
                     si[p] = item;
-                    sc[p] = categories.IndexOf(ev.Categories[e]);
+                    sc[p] = categoryOf[e];
                     sb[p] = ev.Behaviors[e];
                     float ago = hour - ev.Hours[e];
                     if (!raw) table.SeqHoursAgo[q * t + p] = ago;
@@ -166,8 +176,8 @@ internal static class HistoryBulkFill
                 {
                     previousDay = TianchiTime.DayOf(hour);
                     cq++;
-                    BehaviorFeatures.FillCounts(ev, hour, countBuffer);
-                    if (!table.TryStoreCountsAt(cq, countBuffer)) rawCounts = false;
+                    BehaviorFeatures.FillCounts(ev, hour, scratch.Counts);
+                    if (!table.TryStoreCountsAt(cq, scratch.Counts)) rawCounts = false;
                 }
             }
             sequenceOfRun[run] = q;
