@@ -57,8 +57,7 @@ internal static class InteractionBulkFill
         next = null;
 
         // Each row's dense item (−1 unknown, −2 after the log), for the item blocks: rows of known users get it in their
-        // user's sweep, from a small map of the user's own items (a row's item is almost always one of its user's, and a
-        // lookup in the 2.6 M-item map is a cache miss); the other rows here.
+        // user's sweep, from the user's own events (a lookup in the 2.6 M-item map is a cache miss); the other rows here.
         bool itemCounts = stride > InteractionFeatures.ItemCounts;
         int[]? itemOf = null;
         if (itemCounts)
@@ -223,8 +222,7 @@ internal static class InteractionBulkFill
     private sealed class UserSweep
     {
         private int[] _sampleHours = new int[64], _eventCatSlot = new int[64];
-        private readonly SlotTable _cats = new(), _items = new(), _allItems = new();
-        private int[] _denseOfSlot = new int[64];
+        private readonly SlotTable _cats = new(), _items = new();
         // Per category slot: counts 1..4, last hour, events in the 24-hour window; per item slot: counts, last hour.
         private int[] _catCounts = new int[256], _catLast = new int[64], _catRecent = new int[64];
         private int[] _itemCounts = new int[256], _itemLast = new int[64];
@@ -250,24 +248,7 @@ internal static class InteractionBulkFill
             Grow(ref _catCounts, len * 4); Grow(ref _catLast, len); Grow(ref _catRecent, len);
             Grow(ref _itemCounts, len * 4); Grow(ref _itemLast, len);
 
-            if (itemOf is not null)
-            {
-                // Every item of the user's events with its dense index; rows whose item the user never touched ask the global map.
-                var dense = index.EventItems.AsSpan(history.Offsets[u], ev.Hours.Length);
-                _allItems.Reset(ev.Hours.Length);
-                Grow(ref _denseOfSlot, ev.Hours.Length);
-                for (int e = 0; e < ev.Hours.Length; e++)
-                {
-                    int slot = _allItems.GetOrAdd(evItems[e], out bool added);
-                    if (added) _denseOfSlot[slot] = dense[e];
-                }
-                foreach (int r in rows)
-                {
-                    int slot = _allItems.Find(items[r]);
-                    itemOf[r] = slot >= 0 ? _denseOfSlot[slot] : index.ItemIndex.IndexOf(items[r]);
-                }
-            }
-
+            var dense = index.EventItems.AsSpan(history.Offsets[u], ev.Hours.Length);
             Span<int> v = stackalloc int[InteractionFeatures.ItemCounts];
             Span<int> user = stackalloc int[4];
             user.Clear();
@@ -286,6 +267,14 @@ internal static class InteractionBulkFill
                     int it = _items.GetOrAdd(evItems[p], out bool newItem);
                     if (newItem) _itemCounts.AsSpan(it * 4, 4).Clear();
                     _itemCounts[it * 4 + b]++; _itemLast[it] = h;
+                }
+                if (itemOf is not null)
+                {
+                    // A sample is usually its user's click at its own hour: its dense item from the user's events of that
+                    // hour (p is the first of them), else from the 2.6 M-item map (a cache miss).
+                    int item = items[r], d = -1;
+                    for (int e = p; e < evHours.Length && evHours[e] == t; e++) if (evItems[e] == item) { d = dense[e]; break; }
+                    itemOf[r] = d >= 0 ? d : index.ItemIndex.IndexOf(item);
                 }
                 // The 24-hour window [t − 24, t): events that fell out of it leave their category's count.
                 for (long from = (long)t - InteractionFeatures.RecentHours; w < p && evHours[w] < from; w++) _catRecent[_eventCatSlot[w]]--;
@@ -330,42 +319,46 @@ internal static class InteractionBulkFill
     /// </summary>
     private sealed class SlotTable
     {
-        private int[] _keys = new int[16], _slots = new int[16], _stamps = new int[16];
+        // Per entry (stamp << 32) | key in one long, so a probe reads one array; the slot beside it (read on a hit).
+        private long[] _entries = new long[16];
+        private int[] _slots = new int[16];
         private int _stamp, _shift = 28, _count;
 
         public void Reset(int maxKeys)
         {
             int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, maxKeys * 2));
-            if (_keys.Length < size) { _keys = new int[size]; _slots = new int[size]; _stamps = new int[size]; _stamp = 0; }
+            if (_entries.Length < size) { _entries = new long[size]; _slots = new int[size]; _stamp = 0; }
             _shift = 32 - BitOperations.Log2((uint)size);
             _stamp++; _count = 0;
         }
 
         private int Home(int key) => (int)(((uint)key * 0x9E3779B9u) >> _shift);
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int GetOrAdd(int key, out bool added)
         {
             int mask = (1 << (32 - _shift)) - 1;
             for (int i = Home(key); ; i = (i + 1) & mask)
             {
-                if (_stamps[i] != _stamp)
+                long e = _entries[i];
+                if ((int)(e >> 32) != _stamp)
                 {
-                    _stamps[i] = _stamp; _keys[i] = key; added = true;
+                    _entries[i] = ((long)_stamp << 32) | (uint)key; added = true;
                     return _slots[i] = _count++;
                 }
-                if (_keys[i] == key) { added = false; return _slots[i]; }
+                if ((int)e == key) { added = false; return _slots[i]; }
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int Find(int key)
         {
             int mask = (1 << (32 - _shift)) - 1;
             for (int i = Home(key); ; i = (i + 1) & mask)
             {
-                if (_stamps[i] != _stamp) return -1;
-                if (_keys[i] == key) return _slots[i];
+                long e = _entries[i];
+                if ((int)(e >> 32) != _stamp) return -1;
+                if ((int)e == key) return _slots[i];
             }
         }
     }
