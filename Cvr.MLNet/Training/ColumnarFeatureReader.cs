@@ -351,29 +351,36 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         var users = _vocabulary.Users; var items = _vocabulary.Items; var cats = _vocabulary.Categories;
         var td = tb.TimeDense.AsSpan(); var seqBeh = tb.SeqBehaviors.AsSpan(); var seqHours = tb.RawHoursAgo.AsSpan();
         const int c = BehaviorFeatures.CountLength;
+        // Arrays in locals: the loop stores to arrays, so the JIT would reload every field on every row.
+        var timeHours = _timeHours; var countUsers = _countUsers; var countHours = _countHours; var seqUsers = _seqUsers; var seqHourIndices = _seqHours;
+        var vocUsers = _vocUsers; var vocItems = _vocItems; var vocCategories = _vocCategories;
+        var historyHours = _historyHours; int historyTo = _historyFilledTo; var bulkHours = _bulkHours; int bulkTo = _interactionsFilledTo;
+        var weekday = tb.Weekday; var hourOfDay = tb.Hour; var user = tb.User; var item = tb.Item; var category = tb.Category;
+        var favIn = _favCart; var buyIn = _buy; var weightIn = _weight; var favOut = tb.FavCart; var buyOut = tb.Buy; var weightOut = tb.Weight;
+        bool sharedCounts = tb.CountRow is not null;
         for (int r = from; r < to; r++)
         {
             // Samples come in (hour, user) runs: a row with the same inputs as the previous row of this range
             // gets a copy of its outputs (the transforms are pure functions of those inputs).
             bool again = r > from;
-            if (again && _timeHours[r] == _timeHours[r - 1])
+            if (again && timeHours[r] == timeHours[r - 1])
             {
-                tb.Weekday[r] = tb.Weekday[r - 1]; tb.Hour[r] = tb.Hour[r - 1];
+                weekday[r] = weekday[r - 1]; hourOfDay[r] = hourOfDay[r - 1];
                 td.Slice((r - 1) * 3, 3).CopyTo(td.Slice(r * 3, 3));
             }
             else // the cursor path hands the transforms a DateTime and converts back; do the same round trip
-                _time.Fill(Hour(_timeHours[r]), tb.Weekday.AsSpan(r, 1), td.Slice(r * 3, 1), tb.Hour.AsSpan(r, 1), td.Slice(r * 3 + 1, 1), td.Slice(r * 3 + 2, 1));
+                _time.Fill(Hour(timeHours[r]), weekday.AsSpan(r, 1), td.Slice(r * 3, 1), hourOfDay.AsSpan(r, 1), td.Slice(r * 3 + 1, 1), td.Slice(r * 3 + 2, 1));
 
-            bool fromHistory = (_historyHours?[r] ?? int.MaxValue) <= _historyFilledTo; // sequence (and counts when shared) filled in bulk
-            if (tb.CountRow is not null && fromHistory) { }
-            else if (again && _countUsers[r] == _countUsers[r - 1] && _countHours[r] == _countHours[r - 1])
+            bool fromHistory = (historyHours?[r] ?? int.MaxValue) <= historyTo; // sequence (and counts when shared) filled in bulk
+            if (sharedCounts && fromHistory) { }
+            else if (again && countUsers[r] == countUsers[r - 1] && countHours[r] == countHours[r - 1])
             {
                 int source = tb.CountsOf(r - 1), target = tb.CountsOf(r);
                 if (source != target) tb.RawCounts.AsSpan(source * c, c).CopyTo(tb.RawCounts.AsSpan(target * c, c));
             }
             else
             {
-                _counts.Fill(_countUsers[r], Hour(_countHours[r]), s.Counts);
+                _counts.Fill(countUsers[r], Hour(countHours[r]), s.Counts);
                 if (!tb.TryStoreRawCounts(r, s.Counts)) _countsNotRaw = true;
             }
 
@@ -382,7 +389,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
                 int q = tb.SequenceOf(r);
                 var si = tb.SeqItems.AsSpan(q * t, t); var sc = tb.SeqCategories.AsSpan(q * t, t);
                 var sb = seqBeh.Slice(q * t, t); var sh = seqHours.Slice(q * t, t);
-                if (again && _seqUsers[r] == _seqUsers[r - 1] && _seqHours[r] == _seqHours[r - 1])
+                if (again && seqUsers[r] == seqUsers[r - 1] && seqHourIndices[r] == seqHourIndices[r - 1])
                 {
                     int prev = tb.SequenceOf(r - 1);
                     if (prev != q)
@@ -396,7 +403,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
                 }
                 else
                 {
-                    int len = _sequence.Fill(_seqUsers[r], Hour(_seqHours[r]), s.Items, s.Categories, s.Behaviors, s.HoursAgo);
+                    int len = _sequence.Fill(seqUsers[r], Hour(seqHourIndices[r]), s.Items, s.Categories, s.Behaviors, s.HoursAgo);
                     tb.SeqLen[q] = len;
                     for (int p = 0; p < t; p++)
                     {
@@ -410,19 +417,19 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
                 }
             }
 
-            tb.User[r] = again && _vocUsers[r] == _vocUsers[r - 1] ? tb.User[r - 1] : users.IndexOf(_vocUsers[r]);
-            tb.Item[r] = items.IndexOf(_vocItems[r]);
-            tb.Category[r] = cats.IndexOf(_vocCategories[r]);
+            user[r] = again && vocUsers[r] == vocUsers[r - 1] ? user[r - 1] : users.IndexOf(vocUsers[r]);
+            item[r] = items.IndexOf(vocItems[r]);
+            category[r] = cats.IndexOf(vocCategories[r]);
 
-            if (_interactions is not null && (_bulkHours?[r] ?? int.MaxValue) > _interactionsFilledTo)
+            if (_interactions is not null && (bulkHours?[r] ?? int.MaxValue) > bulkTo)
             {
                 _interactions.Fill(_intUsers![r], _intItems![r], _intCategories![r], Hour(_intHours![r]), s.Interactions);
                 tb.StoreInteractions(r, s.Interactions.AsSpan(0, tb.K));
             }
 
-            if (_favCart is not null) tb.FavCart[r] = _favCart[r];
-            if (_buy is not null) tb.Buy[r] = _buy[r];
-            tb.Weight[r] = _weight is null ? 1f : _weight[r];
+            if (favIn is not null) favOut[r] = favIn[r];
+            if (buyIn is not null) buyOut[r] = buyIn[r];
+            weightOut[r] = weightIn is null ? 1f : weightIn[r];
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Cvr.MLNet.Transforms.Vocabulary;
 
 /// <summary>
@@ -41,6 +42,7 @@ public sealed class IdVocabulary
     private int Slot(int id) => (int)(((uint)id * 0x9E3779B9U) >> _shift);
 
     /// <summary>The dedicated index of <paramref name="id"/>, or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Find(int id)
     {
         var slots = _slots;
@@ -61,6 +63,7 @@ public sealed class IdVocabulary
     public int OovBuckets => Size - 1 - Ids.Length;
 
     /// <summary>Index of <paramref name="id"/>: dedicated when known, a hash bucket otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int IndexOf(int id)
     {
         int i = Find(id);
