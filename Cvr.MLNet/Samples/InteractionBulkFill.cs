@@ -172,14 +172,15 @@ internal static class InteractionBulkFill
         {
             int lo = block * _blockItems;
             var c = counters.Take(_blockItems * 4);
-            int e = _eventStarts[block], eventEnd = _eventStarts[block + 1];
+            int e = _eventStarts[block], eventEnd = _eventStarts[block + 1], keyLo = lo * 4;
+            var eventHours = _eventHours; var eventKeys = _eventKeys; var rows = _rows; var rowHours = _rowHours; var rowItems = _rowItems;
             Span<int> v = stackalloc int[4];
-            for (int i = _rowStarts[block]; i < _rowStarts[block + 1]; i++)
+            for (int i = _rowStarts[block], end = _rowStarts[block + 1]; i < end; i++)
             {
-                int hour = _rowHours[i];
-                for (; e < eventEnd && _eventHours[e] < hour; e++) c[_eventKeys[e] - lo * 4]++;
-                c.Slice((_rowItems[i] - lo) * 4, 4).CopyTo(v);
-                Store(destination, _rows[i], stride, v, InteractionFeatures.ItemCounts);
+                int hour = rowHours[i];
+                for (; e < eventEnd && eventHours[e] < hour; e++) c[eventKeys[e] - keyLo]++;
+                c.Slice((rowItems[i] - lo) * 4, 4).CopyTo(v);
+                Store(destination, rows[i], stride, v, InteractionFeatures.ItemCounts);
             }
         }
     }
@@ -252,6 +253,9 @@ internal static class InteractionBulkFill
             Span<int> v = stackalloc int[InteractionFeatures.ItemCounts];
             Span<int> user = stackalloc int[4];
             user.Clear();
+            // The buffers in locals: the loop's stores would make the JIT reload each field per event.
+            var catCounts = _catCounts; var catLast = _catLast; var catRecent = _catRecent; var eventCatSlot = _eventCatSlot;
+            var itemCounts = _itemCounts; var itemLast = _itemLast; var cats = _cats; var itemSlots = _items;
             int p = 0, w = 0;
             for (int i = 0; i < m; i++)
             {
@@ -260,13 +264,13 @@ internal static class InteractionBulkFill
                 {
                     int b = evBehs[p] - 1, h = evHours[p];
                     user[b]++;
-                    int c = _cats.GetOrAdd(evCats[p], out bool newCat);
-                    if (newCat) { _catCounts.AsSpan(c * 4, 4).Clear(); _catRecent[c] = 0; }
-                    _catCounts[c * 4 + b]++; _catLast[c] = h; _catRecent[c]++;
-                    _eventCatSlot[p] = c;
-                    int it = _items.GetOrAdd(evItems[p], out bool newItem);
-                    if (newItem) _itemCounts.AsSpan(it * 4, 4).Clear();
-                    _itemCounts[it * 4 + b]++; _itemLast[it] = h;
+                    int c = cats.GetOrAdd(evCats[p], out bool newCat);
+                    if (newCat) { catCounts.AsSpan(c * 4, 4).Clear(); catRecent[c] = 0; }
+                    catCounts[c * 4 + b]++; catLast[c] = h; catRecent[c]++;
+                    eventCatSlot[p] = c;
+                    int it = itemSlots.GetOrAdd(evItems[p], out bool newItem);
+                    if (newItem) itemCounts.AsSpan(it * 4, 4).Clear();
+                    itemCounts[it * 4 + b]++; itemLast[it] = h;
                 }
                 if (itemOf is not null)
                 {
@@ -277,26 +281,26 @@ internal static class InteractionBulkFill
                     itemOf[r] = d >= 0 ? d : index.ItemIndex.IndexOf(item);
                 }
                 // The 24-hour window [t − 24, t): events that fell out of it leave their category's count.
-                for (long from = (long)t - InteractionFeatures.RecentHours; w < p && evHours[w] < from; w++) _catRecent[_eventCatSlot[w]]--;
+                for (long from = (long)t - InteractionFeatures.RecentHours; w < p && evHours[w] < from; w++) catRecent[eventCatSlot[w]]--;
 
                 user.CopyTo(v.Slice(InteractionFeatures.UserCounts, 4));
-                int cs = _cats.Find(categories[r]);
+                int cs = cats.Find(categories[r]);
                 if (cs >= 0)
                 {
-                    _catCounts.AsSpan(cs * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserCategoryCounts, 4));
-                    v[InteractionFeatures.UserCategoryRecent] = _catRecent[cs];
-                    v[InteractionFeatures.UserCategoryHoursSince] = Math.Min(t - _catLast[cs], Since);
+                    catCounts.AsSpan(cs * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserCategoryCounts, 4));
+                    v[InteractionFeatures.UserCategoryRecent] = catRecent[cs];
+                    v[InteractionFeatures.UserCategoryHoursSince] = Math.Min(t - catLast[cs], Since);
                 }
                 else
                 {
                     v.Slice(InteractionFeatures.UserCategoryCounts, 5).Clear();
                     v[InteractionFeatures.UserCategoryHoursSince] = Since;
                 }
-                int its = _items.Find(items[r]);
+                int its = itemSlots.Find(items[r]);
                 if (its >= 0)
                 {
-                    _itemCounts.AsSpan(its * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserItemCounts, 4));
-                    v[InteractionFeatures.UserItemHoursSince] = Math.Min(t - _itemLast[its], Since);
+                    itemCounts.AsSpan(its * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserItemCounts, 4));
+                    v[InteractionFeatures.UserItemHoursSince] = Math.Min(t - itemLast[its], Since);
                 }
                 else
                 {

@@ -147,6 +147,10 @@ internal static class HistoryBulkFill
         var categoryOf = scratch.Categories;
         int t = table.T, end = 0, q = sequence - 1, cq = countRow - 1, previousHour = int.MinValue, previousDay = int.MinValue;
         bool wholeHours = true, rawCounts = true, raw = table.RawHoursAgoMode;
+        // The columns in locals: the loop's stores would make the JIT reload each field per position.
+        var seqItems = table.SeqItems; var seqCategories = table.SeqCategories; var seqBehaviors = table.SeqBehaviors;
+        var rawHoursAgo = table.RawHoursAgo; var floatHoursAgo = table.SeqHoursAgo; var seqLen = table.SeqLen;
+        var evHours = ev.Hours; var evItems = ev.Items; var evBehaviors = ev.Behaviors; var evCategories = ev.Categories;
         foreach (var key in runs)
         {
             int hour = (int)(key >> 32), run = (int)(uint)key;
@@ -154,24 +158,23 @@ internal static class HistoryBulkFill
             {
                 previousHour = hour;
                 q++;
-                for (; end < ev.Hours.Length && ev.Hours[end] < hour; end++) categoryOf[end] = categories.IndexOf(ev.Categories[end]);
+                for (; end < evHours.Length && evHours[end] < hour; end++) categoryOf[end] = categories.IndexOf(evCategories[end]);
                 int len = Math.Min(t, end);
-                var si = table.SeqItems.AsSpan(q * t, t); var sc = table.SeqCategories.AsSpan(q * t, t);
-                var sb = table.SeqBehaviors.AsSpan(q * t, t);
+                var si = seqItems.AsSpan(q * t, t); var sc = seqCategories.AsSpan(q * t, t); var sb = seqBehaviors.AsSpan(q * t, t);
                 for (int p = 0; p < len; p++)
                 {
                     int e = end - 1 - p;
                     int item = memo[e];
-                    if (item == 0) memo[e] = item = items.IndexOf(ev.Items[e]);
+                    if (item == 0) memo[e] = item = items.IndexOf(evItems[e]);
                     si[p] = item;
                     sc[p] = categoryOf[e];
-                    sb[p] = ev.Behaviors[e];
-                    float ago = hour - ev.Hours[e];
-                    if (!raw) table.SeqHoursAgo[q * t + p] = ago;
-                    else if (FeatureTable.IsWholeHours(ago)) table.RawHoursAgo[q * t + p] = (ushort)ago;
+                    sb[p] = evBehaviors[e];
+                    float ago = hour - evHours[e];
+                    if (!raw) floatHoursAgo[q * t + p] = ago;
+                    else if (FeatureTable.IsWholeHours(ago)) rawHoursAgo[q * t + p] = (ushort)ago;
                     else wholeHours = false;
                 }
-                table.SeqLen[q] = len;
+                seqLen[q] = len;
                 if (countsOfRun is not null && TianchiTime.DayOf(hour) != previousDay)
                 {
                     previousDay = TianchiTime.DayOf(hour);
