@@ -31,13 +31,40 @@ internal static class HistoryBulkFill
         int[] users, int[] hours, int count, int lastHour, FeatureTable table, bool counts, CancellationToken ct = default)
     {
         // Runs: maximal ranges of consecutive rows inside the log with one user id and one hour (a sample set's
-        // rows come in (hour, user) order). One index probe per change of user id.
-        int runCount = 0;
-        for (int r = 0; r < count; r++) if (StartsRun(users, hours, r, lastHour)) runCount++;
+        // rows come in (hour, user) order). Whether a row starts a run depends on it and the row before only, so
+        // contiguous chunks of rows count and read their runs in parallel; one index probe per change of user id.
+        int chunks = count >= ParallelRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
+        int ChunkStart(int c) => (int)((long)count * c / chunks);
+        var chunkRuns = new int[chunks + 1];   // runs before chunk c (after the prefix sum)
+        var chunkAfter = new int[chunks + 1];  // rows after the log before chunk c
+        Parallel.For(0, chunks, c =>
+        {
+            int runs = 0, after = 0;
+            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++)
+            {
+                if (hours[r] > lastHour) after++;
+                else if (StartsRun(users, hours, r, lastHour)) runs++;
+            }
+            chunkRuns[c + 1] = runs; chunkAfter[c + 1] = after;
+        });
+        for (int c = 0; c < chunks; c++) { chunkRuns[c + 1] += chunkRuns[c]; chunkAfter[c + 1] += chunkAfter[c]; }
+        int runCount = chunkRuns[chunks], after = chunkAfter[chunks];
         int userCount = history.UserCount;
         var runUser = new int[runCount];
         var runHour = new int[runCount];
-        // Per user: runs, sequence rows (a new one per change of hour) and count rows (per change of day); then prefix sums.
+        Parallel.For(0, chunks, c =>
+        {
+            int prevId = 0, prevU = -1, k = chunkRuns[c];
+            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++)
+            {
+                if (!StartsRun(users, hours, r, lastHour)) continue;
+                if (k == chunkRuns[c] || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
+                runUser[k] = prevU; runHour[k] = hours[r];
+                k++;
+            }
+        });
+        // Per user: runs, sequence rows (a new one per change of hour) and count rows (per change of day), in run
+        // order; then prefix sums.
         var runStarts = new int[userCount + 1];
         var sequenceStarts = new int[userCount + 1];
         var countStarts = new int[userCount + 1];
@@ -45,21 +72,14 @@ internal static class HistoryBulkFill
         var lastDayOf = new int[userCount];
         Array.Fill(lastHourOf, int.MinValue);
         Array.Fill(lastDayOf, int.MinValue);
-        int prevId = 0, prevU = -1, after = 0;
-        for (int r = 0, k = 0; r < count; r++)
+        for (int k = 0; k < runCount; k++)
         {
-            if (hours[r] > lastHour) { after++; continue; }
-            if (!StartsRun(users, hours, r, lastHour)) continue;
-            if (k == 0 || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
-            runUser[k] = prevU; runHour[k] = hours[r];
-            if (prevU >= 0)
-            {
-                runStarts[prevU + 1]++;
-                if (lastHourOf[prevU] != hours[r]) { lastHourOf[prevU] = hours[r]; sequenceStarts[prevU + 1]++; }
-                int day = TianchiTime.DayOf(hours[r]);
-                if (lastDayOf[prevU] != day) { lastDayOf[prevU] = day; countStarts[prevU + 1]++; }
-            }
-            k++;
+            int u = runUser[k], hour = runHour[k];
+            if (u < 0) continue;
+            runStarts[u + 1]++;
+            if (lastHourOf[u] != hour) { lastHourOf[u] = hour; sequenceStarts[u + 1]++; }
+            int day = TianchiTime.DayOf(hour);
+            if (lastDayOf[u] != day) { lastDayOf[u] = day; countStarts[u + 1]++; }
         }
         for (int u = 0; u < userCount; u++)
         {
@@ -103,22 +123,25 @@ internal static class HistoryBulkFill
             if (countsOfRun is not null && countsOfRun[k] < 0) countsOfRun[k] = emptyCounts;
         }
 
-        // Rows take their run's shared rows, in row order.
+        // Rows take their run's shared rows, in row order (chunks in parallel, from their first run and after-log row).
         var seqRow = table.SeqRow!;
         var countRow = counts ? table.CountRow! : null;
-        for (int r = 0, k = -1, a = 0; r < count; r++)
+        Parallel.For(0, chunks, c =>
         {
-            if (hours[r] > lastHour)
+            for (int r = ChunkStart(c), end = ChunkStart(c + 1), k = chunkRuns[c] - 1, a = chunkAfter[c]; r < end; r++)
             {
-                seqRow[r] = emptySequence + 1 + a;
-                if (countRow is not null) countRow[r] = emptyCounts + 1 + a;
-                a++;
-                continue;
+                if (hours[r] > lastHour)
+                {
+                    seqRow[r] = emptySequence + 1 + a;
+                    if (countRow is not null) countRow[r] = emptyCounts + 1 + a;
+                    a++;
+                    continue;
+                }
+                if (StartsRun(users, hours, r, lastHour)) k++;
+                seqRow[r] = sequenceOfRun[k];
+                if (countRow is not null) countRow[r] = countsOfRun![k];
             }
-            if (StartsRun(users, hours, r, lastHour)) k++;
-            seqRow[r] = sequenceOfRun[k];
-            if (countRow is not null) countRow[r] = countsOfRun![k];
-        }
+        });
         return (wholeHours, rawCounts);
     }
 
@@ -128,6 +151,9 @@ internal static class HistoryBulkFill
         public readonly float[] Counts = new float[BehaviorFeatures.CountLength];
         public int[] Categories = new int[256];
     }
+
+    /// <summary>Rows from which the run passes split the rows into one chunk per core (tests lower it).</summary>
+    internal static int ParallelRows { get; set; } = 1 << 20;
 
     private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>
         hours[r] <= lastHour && (r == 0 || users[r] != users[r - 1] || hours[r] != hours[r - 1] || hours[r - 1] > lastHour);
