@@ -55,12 +55,15 @@ public sealed class InteractionBulkFillTests
     [DataRow(256L << 10)] // the default: one item block on these small logs
     [DataRow(16L)]      // one item per block: many sweeps, every block boundary exercised
     [DataRow(48L)]      // three items per block
-    public void BulkEqualsThePerRowIndexAndTheDefinition_OnRandomLogsAndSampleOrders(long itemBlockBytes)
+    [DataRow(48L, true)] // and the grouping by user over chunks of rows
+    public void BulkEqualsThePerRowIndexAndTheDefinition_OnRandomLogsAndSampleOrders(long itemBlockBytes, bool chunked = false)
     {
         long saved = InteractionBulkFill.ItemBlockBytes;
+        int savedRows = InteractionBulkFill.ParallelRows;
         InteractionBulkFill.ItemBlockBytes = itemBlockBytes;
+        if (chunked) InteractionBulkFill.ParallelRows = 1;
         try { BulkEqualsThePerRowIndexAndTheDefinition(); }
-        finally { InteractionBulkFill.ItemBlockBytes = saved; }
+        finally { InteractionBulkFill.ItemBlockBytes = saved; InteractionBulkFill.ParallelRows = savedRows; }
     }
 
     private static void BulkEqualsThePerRowIndexAndTheDefinition()

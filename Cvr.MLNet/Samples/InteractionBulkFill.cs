@@ -36,25 +36,42 @@ internal static class InteractionBulkFill
         var history = index.History;
         int last = history.LastHour;
 
-        // Users: one index probe per (hour, user) run of rows, then a stable counting sort of the rows by user.
-        var starts = new int[history.UserCount + 1];
+        // Users: one index probe per run of equal user ids, then a stable counting sort of the rows by user; both over
+        // contiguous chunks of rows in parallel (chunk c's rows of user u go after chunks 0..c−1's).
+        int userCount = history.UserCount;
+        int chunks = count >= ParallelRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
+        int ChunkStart(int c) => (int)((long)count * c / chunks);
         var scratch = new int[count];
-        Span<int> none = stackalloc int[InteractionFeatures.ItemCounts];
-        none.Clear(); none[InteractionFeatures.UserCategoryHoursSince] = Since; none[InteractionFeatures.UserItemHoursSince] = Since;
-        int prevId = 0, prevU = -1;
-        for (int r = 0; r < count; r++)
+        var next = new int[chunks * userCount]; // rows of user u in chunk c, then where chunk c writes them
+        Parallel.For(0, chunks, c =>
         {
-            if (hours[r] > last) { scratch[r] = -1; continue; }
-            if (r == 0 || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
-            scratch[r] = prevU;
-            if (prevU < 0) Store(destination, r, stride, none, 0);
-            else starts[prevU + 1]++;
+            Span<int> none = stackalloc int[InteractionFeatures.ItemCounts];
+            none.Clear(); none[InteractionFeatures.UserCategoryHoursSince] = Since; none[InteractionFeatures.UserItemHoursSince] = Since;
+            var mine = next.AsSpan(c * userCount, userCount);
+            int prevId = 0, prevU = -1, from = ChunkStart(c);
+            for (int r = from, end = ChunkStart(c + 1); r < end; r++)
+            {
+                if (hours[r] > last) { scratch[r] = -1; continue; }
+                if (r == from || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
+                scratch[r] = prevU;
+                if (prevU < 0) Store(destination, r, stride, none, 0);
+                else mine[prevU]++;
+            }
+        });
+        var starts = new int[userCount + 1];
+        for (int u = 0, at = 0; u < userCount; u++)
+        {
+            starts[u] = at;
+            for (int c = 0; c < chunks; c++) { int n = next[c * userCount + u]; next[c * userCount + u] = at; at += n; }
+            starts[u + 1] = at;
         }
-        for (int u = 0; u < history.UserCount; u++) starts[u + 1] += starts[u];
-        var rowsByUser = new int[starts[^1]];
-        var next = starts.AsSpan(0, history.UserCount).ToArray();
-        for (int r = 0; r < count; r++) if (scratch[r] >= 0) rowsByUser[next[scratch[r]]++] = r;
-        next = null;
+        var rowsByUser = new int[starts[userCount]];
+        Parallel.For(0, chunks, c =>
+        {
+            var mine = next.AsSpan(c * userCount, userCount);
+            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++) if (scratch[r] >= 0) rowsByUser[mine[scratch[r]]++] = r;
+        });
+        next = null!;
 
         // Each row's dense item (−1 unknown, −2 after the log), for the item blocks: rows of known users get it in their
         // user's sweep, from the user's own events (a lookup in the 2.6 M-item map is a cache miss); the other rows here.
@@ -91,6 +108,9 @@ internal static class InteractionBulkFill
             return counters;
         }, _ => { });
     }
+
+    /// <summary>Rows from which the grouping by user runs over one chunk per core (tests lower it).</summary>
+    internal static int ParallelRows { get; set; } = 1 << 20;
 
     /// <summary>Target size of one item block's counters (16 B per item): they stay in a core's L2 while its rows hit them at random.</summary>
     internal static long ItemBlockBytes { get; set; } = 256L << 10;
