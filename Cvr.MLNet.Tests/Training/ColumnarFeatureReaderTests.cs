@@ -54,27 +54,22 @@ public sealed class ColumnarFeatureReaderTests
         Same(expected.FavCart, actual.FavCart, "FavCart"); Same(expected.Buy, actual.Buy, "Buy"); Same(expected.Weight, actual.Weight, "Weight");
     }
 
-    /// <summary>A sequence column laid out one entry per row (row r's values at r · width), through <see cref="FeatureTable.SequenceOf"/>.</summary>
-    internal static T[] SequencesByRow<T>(FeatureTable table, Func<FeatureTable, T[]> column, int width = -1)
+    /// <summary>A shared column laid out one entry of <paramref name="width"/> values per row: row r's values from entry <paramref name="entryOf"/>(r).</summary>
+    private static T[] ByRow<T>(FeatureTable table, T[] column, int width, Func<int, int> entryOf)
     {
-        var a = column(table);
-        if (a.Length == 0) return a;
-        if (width < 0) width = table.T;
+        if (column.Length == 0) return column;
         var byRow = new T[table.Count * width];
-        for (int r = 0; r < table.Count; r++) a.AsSpan(table.SequenceOf(r) * width, width).CopyTo(byRow.AsSpan(r * width, width));
+        for (int r = 0; r < table.Count; r++) column.AsSpan(entryOf(r) * width, width).CopyTo(byRow.AsSpan(r * width, width));
         return byRow;
     }
 
-    /// <summary>A count column laid out one row of counts per row, through <see cref="FeatureTable.CountsOf"/>.</summary>
-    internal static T[] CountsByRow<T>(FeatureTable table, Func<FeatureTable, T[]> column)
-    {
-        var a = column(table);
-        if (a.Length == 0) return a;
-        const int w = FeatureTable.CountLength;
-        var byRow = new T[table.Count * w];
-        for (int r = 0; r < table.Count; r++) a.AsSpan(table.CountsOf(r) * w, w).CopyTo(byRow.AsSpan(r * w, w));
-        return byRow;
-    }
+    /// <summary>A sequence column one entry per row, through <see cref="FeatureTable.SequenceOf"/> (T values, or one for <c>SeqLen</c>).</summary>
+    internal static T[] SequencesByRow<T>(FeatureTable table, Func<FeatureTable, T[]> column, int width = -1) =>
+        ByRow(table, column(table), width < 0 ? table.T : width, table.SequenceOf);
+
+    /// <summary>A count column one row of counts per row, through <see cref="FeatureTable.CountsOf"/>.</summary>
+    internal static T[] CountsByRow<T>(FeatureTable table, Func<FeatureTable, T[]> column) =>
+        ByRow(table, column(table), FeatureTable.CountLength, table.CountsOf);
 
     // Views of the default CvrFeatures chain carry interaction features: read them too, on both paths.
     private static int K(IDataView view) => view.Schema.GetColumnOrNull(CvrColumns.Interactions) is null ? 0 : InteractionFeatures.Length;

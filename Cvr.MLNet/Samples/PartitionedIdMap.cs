@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace Cvr.MLNet.Samples;
 
 /// <summary>
@@ -26,18 +24,11 @@ internal sealed class PartitionedIdMap
     /// <summary>Distinct ids.</summary>
     public int Count { get; }
 
-    /// <summary>Occurrences per partition the scatter aims at.</summary>
-    private const int PartitionTarget = 8_192;
-    private const int MaxPartitionBits = 10;
     /// <summary>Occurrences from which the scatter and gather run over one chunk per core (tests lower it).</summary>
     internal static int ParallelRows { get; set; } = 1 << 20;
     /// <summary>Partition bits instead of the size's choice (tests).</summary>
     internal static int? PartitionBitsOverride { get; set; }
 
-    private static uint Hash(int id) => (uint)id * 0x9E3779B9u;
-    private static int Partition(int id, int bits) => bits == 0 ? 0 : (int)(Hash(id) >> (32 - bits));
-    private static int Home(int id, int partitionBits, int tableBits) => (int)((Hash(id) << partitionBits) >> (32 - tableBits));
-    private static int TableBits(int keys) => Math.Max(1, BitOperations.Log2((uint)Math.Max(1, keys)) + 2);
 
     /// <summary>
     /// Numbers the distinct ids of <paramref name="ids"/> and writes each occurrence's index to
@@ -47,33 +38,14 @@ internal sealed class PartitionedIdMap
     {
         if (indexOfEach.Length != ids.Length) throw new ArgumentException($"{indexOfEach.Length} outputs for {ids.Length} ids.", nameof(indexOfEach));
         int n = ids.Length;
-        int bits = PartitionBitsOverride ?? (n < 2 * PartitionTarget ? 0 : Math.Min(MaxPartitionBits, BitOperations.Log2((uint)(n / PartitionTarget)) + 1));
+        int bits = PartitionBitsOverride ?? HashPartitions.BitsFor(n);
         int parts = 1 << bits;
         int chunks = n >= ParallelRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
         int ChunkStart(int c) => (int)((long)n * c / chunks);
-
-        // Chunk c's write position for partition q at c · parts + q (partition-major, chunks in order: stable).
-        var cursor = new int[chunks * parts];
-        Parallel.For(0, chunks, c =>
-        {
-            var sizes = cursor.AsSpan(c * parts, parts);
-            for (int i = ChunkStart(c), end = ChunkStart(c + 1); i < end; i++) sizes[Partition(ids[i], bits)]++;
-        });
         var partStart = new int[parts + 1];
-        int position = 0;
-        for (int q = 0; q < parts; q++)
-        {
-            partStart[q] = position;
-            for (int c = 0; c < chunks; c++) { int size = cursor[c * parts + q]; cursor[c * parts + q] = position; position += size; }
-        }
-        partStart[parts] = position;
-        var chunkCursor = (int[])cursor.Clone();
         var scattered = GC.AllocateUninitializedArray<int>(n);
-        Parallel.For(0, chunks, c =>
-        {
-            var next = chunkCursor.AsSpan(c * parts, parts);
-            for (int i = ChunkStart(c), end = ChunkStart(c + 1); i < end; i++) scattered[next[Partition(ids[i], bits)]++] = ids[i];
-        });
+        // Where chunk c began writing partition q (at c · parts + q): the gather below walks the same order back.
+        var cursor = HashPartitions.Scatter(ids, bits, chunks, scattered, partStart);
 
         // Each partition: number its ids in order (the scattered ids are replaced by their local index), then keep a
         // compact table of its distinct ids.
@@ -81,15 +53,15 @@ internal sealed class PartitionedIdMap
         var tableBits = new int[parts];
         int largest = 0;
         for (int q = 0; q < parts; q++) largest = Math.Max(largest, partStart[q + 1] - partStart[q]);
-        Parallel.For(0, parts, () => new long[1 << TableBits(largest)], (q, _, table) =>
+        Parallel.For(0, parts, () => new long[1 << HashPartitions.TableBits(largest)], (q, _, table) =>
         {
             var part = scattered.AsSpan(partStart[q], partStart[q + 1] - partStart[q]);
-            int tb = TableBits(part.Length), mask = (1 << tb) - 1, count = 0;
+            int tb = HashPartitions.TableBits(part.Length), mask = (1 << tb) - 1, count = 0;
             var local = new List<int>();
             for (int i = 0; i < part.Length; i++)
             {
                 int id = part[i];
-                for (int s = Home(id, bits, tb); ; s = (s + 1) & mask)
+                for (int s = HashPartitions.Home(id, bits, tb); ; s = (s + 1) & mask)
                 {
                     long v = table[s];
                     if (v == 0) { table[s] = Pack(id, count); local.Add(id); part[i] = count++; break; }
@@ -98,7 +70,7 @@ internal sealed class PartitionedIdMap
             }
             table.AsSpan(0, mask + 1).Clear(); // for the next partition
             distinctIds[q] = local.ToArray();
-            tableBits[q] = TableBits(count);
+            tableBits[q] = HashPartitions.TableBits(count);
             return table;
         }, _ => { });
 
@@ -119,7 +91,7 @@ internal sealed class PartitionedIdMap
             local.CopyTo(idAt, bases[q]);
             for (int d = 0; d < local.Length; d++)
             {
-                int s = Home(local[d], bits, tb);
+                int s = HashPartitions.Home(local[d], bits, tb);
                 while (table[s] != 0) s = (s + 1) & mask;
                 table[s] = Pack(local[d], d);
             }
@@ -131,7 +103,7 @@ internal sealed class PartitionedIdMap
             var next = cursor.AsSpan(c * parts, parts);
             for (int i = ChunkStart(c), end = ChunkStart(c + 1); i < end; i++)
             {
-                int q = Partition(ids[i], bits);
+                int q = HashPartitions.Of(ids[i], bits);
                 indexOfEach[i] = bases[q] + scattered[next[q]++];
             }
         });
@@ -146,8 +118,8 @@ internal sealed class PartitionedIdMap
     /// <summary>The index of <paramref name="id"/>, or −1 when it does not occur.</summary>
     public int IndexOf(int id)
     {
-        int q = Partition(id, _bits), tb = _tableBits[q], mask = (1 << tb) - 1, start = _tableStart[q];
-        for (int s = Home(id, _bits, tb); ; s = (s + 1) & mask)
+        int q = HashPartitions.Of(id, _bits), tb = _tableBits[q], mask = (1 << tb) - 1, start = _tableStart[q];
+        for (int s = HashPartitions.Home(id, _bits, tb); ; s = (s + 1) & mask)
         {
             long v = _slots[start + s];
             if (v == 0) return -1;

@@ -201,9 +201,10 @@ internal static class HistoryBulkFill
                     else wholeHours = false;
                 }
                 seqLen[q] = len;
-                if (countsOfRun is not null && TianchiTime.DayOf(hour) != previousDay)
+                int day = TianchiTime.DayOf(hour);
+                if (countsOfRun is not null && day != previousDay)
                 {
-                    previousDay = TianchiTime.DayOf(hour);
+                    previousDay = day;
                     cq++;
                     BehaviorFeatures.FillCounts(ev, hour, scratch.Counts);
                     if (!table.TryStoreCountsAt(cq, scratch.Counts)) rawCounts = false;

@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using Cvr.MLNet.Samples;
 
 namespace Cvr.MLNet.Transforms.Vocabulary;
 
@@ -26,11 +27,6 @@ internal sealed class IdCounts
     /// <summary>Distinct ids counted.</summary>
     public int Distinct { get; }
 
-    /// <summary>Occurrences per partition the scatter aims at: a partition's table (16 B per occurrence at most) then stays in L2.</summary>
-    private const int PartitionTarget = 8_192;
-    /// <summary>At most 2^10 partitions: more write streams than that cost TLB misses in the scatter.</summary>
-    private const int MaxPartitionBits = 10;
-
     /// <summary>Partition bits instead of the size's choice (tests: a partitioning the size would not pick).</summary>
     internal static int? PartitionBitsOverride { get; set; }
 
@@ -42,27 +38,15 @@ internal sealed class IdCounts
     public static IdCounts Count(ReadOnlySpan<int> occurrences)
     {
         int n = occurrences.Length;
-        int bits = PartitionBitsOverride ?? Math.Clamp(BitOperations.Log2((uint)Math.Max(1, n / PartitionTarget)) + 1, 0, MaxPartitionBits);
-        if (n < 2 * PartitionTarget && PartitionBitsOverride is null) bits = 0;
+        int bits = PartitionBitsOverride ?? HashPartitions.BitsFor(n);
         int parts = 1 << bits;
-
-        // Scatter by the hash's top bits: a stable counting sort by partition, over contiguous chunks in parallel.
         var starts = new int[parts + 1];
-        int[] scattered;
-        if (bits == 0)
-        {
-            scattered = occurrences.ToArray();
-            starts[1] = n;
-        }
-        else
-        {
-            scattered = GC.AllocateUninitializedArray<int>(n);
-            Scatter(occurrences, bits, scattered, starts);
-        }
+        var scattered = GC.AllocateUninitializedArray<int>(n);
+        HashPartitions.Scatter(occurrences, bits, n >= ParallelScatterRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1, scattered, starts);
         var keys = new long[parts][];
         int largest = 0;
         for (int q = 0; q < parts; q++) largest = Math.Max(largest, starts[q + 1] - starts[q]);
-        int tableBits = TableBits(largest);
+        int tableBits = HashPartitions.TableBits(largest);
         Parallel.For(0, parts, () => new long[1 << tableBits], (q, _, table) =>
         {
             keys[q] = CountPartition(scattered.AsSpan(starts[q], starts[q + 1] - starts[q]), bits, table);
@@ -71,55 +55,8 @@ internal sealed class IdCounts
         return new IdCounts(keys);
     }
 
-    /// <summary>Occurrences from which <see cref="Scatter"/> splits them into chunks, one per core (tests lower it).</summary>
+    /// <summary>Occurrences from which the scatter splits them into chunks, one per core (tests lower it).</summary>
     internal static int ParallelScatterRows { get; set; } = 1 << 20;
-
-    /// <summary>
-    /// Writes the occurrences to <paramref name="scattered"/> grouped by partition (each group in input order) and
-    /// partition q's start to <paramref name="starts"/>[q] (with the total at the end).
-    /// </summary>
-    private static unsafe void Scatter(ReadOnlySpan<int> occurrences, int bits, int[] scattered, int[] starts)
-    {
-        int n = occurrences.Length, parts = 1 << bits;
-        int chunks = n >= ParallelScatterRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
-        var next = new int[chunks * parts]; // chunk c's next write position for partition q at c · parts + q
-        fixed (int* source = occurrences)
-        {
-            nint at = (nint)source; // a pointer for the lambdas (the span cannot be captured)
-            ReadOnlySpan<int> Chunk(int c)
-            {
-                int from = (int)((long)n * c / chunks), to = (int)((long)n * (c + 1) / chunks);
-                return new ReadOnlySpan<int>((int*)at + from, to - from);
-            }
-            Parallel.For(0, chunks, c =>
-            {
-                var sizes = next.AsSpan(c * parts, parts);
-                foreach (var id in Chunk(c)) sizes[Partition(id, bits)]++;
-            });
-            int position = 0;
-            for (int q = 0; q < parts; q++)
-            {
-                starts[q] = position;
-                for (int c = 0; c < chunks; c++)
-                {
-                    int size = next[c * parts + q];
-                    next[c * parts + q] = position;
-                    position += size;
-                }
-            }
-            starts[parts] = position;
-            Parallel.For(0, chunks, c =>
-            {
-                var positions = next.AsSpan(c * parts, parts);
-                foreach (var id in Chunk(c)) scattered[positions[Partition(id, bits)]++] = id;
-            });
-        }
-    }
-
-    private static uint Hash(int id) => (uint)id * 0x9E3779B9u;
-    private static int Partition(int id, int bits) => (int)(Hash(id) >> (32 - bits));
-    // Room for every occurrence being distinct, at most half full.
-    private static int TableBits(int occurrences) => Math.Max(1, BitOperations.Log2((uint)Math.Max(1, occurrences)) + 2);
 
     /// <summary>
     /// The keys of one partition: open addressing over (id, count) in one long per slot (count 0 = empty), homed by
@@ -129,10 +66,10 @@ internal sealed class IdCounts
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long[] CountPartition(ReadOnlySpan<int> ids, int partitionBits, long[] table)
     {
-        int tableBits = TableBits(ids.Length), mask = (1 << tableBits) - 1, distinct = 0;
+        int tableBits = HashPartitions.TableBits(ids.Length), mask = (1 << tableBits) - 1, distinct = 0;
         foreach (var id in ids)
         {
-            int s = (int)((Hash(id) << partitionBits) >> (32 - tableBits));
+            int s = HashPartitions.Home(id, partitionBits, tableBits);
             while (true)
             {
                 long v = table[s];
