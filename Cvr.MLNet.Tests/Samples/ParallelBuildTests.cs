@@ -73,38 +73,61 @@ public sealed class ParallelBuildTests
     }
 
     [TestMethod]
-    [DataRow(1.0)]
-    [DataRow(0.3)]
-    public void SamplesMatchAPlainScanOfEachClick(double keepRate)
+    [DataRow(1.0, false)]
+    [DataRow(0.3, false)]
+    [DataRow(1.0, true)]
+    [DataRow(0.3, true)]
+    public void SamplesMatchAPlainScanOfEachClick(double keepRate, bool hourRange)
     {
         var log = ColumnarFeatureReaderTests.Generated();
         var history = UserHistory.Build(log);
-        var options = new CvrSampleOptions { HorizonHours = 24, NegativeKeepRate = keepRate, Seed = 9 };
+        int? fromHour = hourRange ? history.FirstHour + 100 : null, toHour = hourRange ? history.LastHour - 60 : null;
+        var options = new CvrSampleOptions { HorizonHours = 24, NegativeKeepRate = keepRate, Seed = 9, FromHour = fromHour, ToHour = toHour };
         var set = CvrSampleSet.Build(history, options);
         int lastValid = history.LastHour - 24 + 1;
-        var expected = new List<(int Hour, int User, int Item, bool Fav, bool Buy, int Delay)>();
+        var expected = new List<(int Hour, int User, int Item, int Category, bool Fav, bool Buy, int Delay, byte Path)>();
+        int censored = 0;
         for (int u = 0; u < history.UserCount; u++)
         {
             var ev = history.EventsOf(u);
-            var events = new (int Hour, int Item, byte Beh)[ev.Hours.Length];
-            for (int i = 0; i < events.Length; i++) events[i] = (ev.Hours[i], ev.Items[i], ev.Behaviors[i]);
-            foreach (var c in events.Where(x => x.Beh == 1 && x.Hour <= lastValid))
+            var events = new (int Hour, int Item, int Category, byte Beh)[ev.Hours.Length];
+            for (int i = 0; i < events.Length; i++) events[i] = (ev.Hours[i], ev.Items[i], ev.Categories[i], ev.Behaviors[i]);
+            foreach (var c in events.Where(x => x.Beh == 1 && x.Hour >= (fromHour ?? int.MinValue) && x.Hour < (toHour ?? int.MaxValue)))
             {
+                if (c.Hour > lastValid) { censored++; continue; }
                 var window = events.Where(x => x.Item == c.Item && x.Hour >= c.Hour && x.Hour < c.Hour + 24).ToArray();
                 bool fav = window.Any(x => x.Beh is 2 or 3), buy = window.Any(x => x.Beh == 4);
-                expected.Add((c.Hour, history.UserIds[u], c.Item, fav, buy, buy ? window.Where(x => x.Beh == 4).Min(x => x.Hour) - c.Hour : -1));
+                int buyHour = buy ? window.Where(x => x.Beh == 4).Min(x => x.Hour) : -1;
+                // Favs/carts before the first buy, same-hour ones included (they sort before it).
+                var before = window.Where(x => buy && (x.Hour < buyHour || (x.Hour == buyHour && x.Beh < 4))).ToArray();
+                var path = !buy ? BuyPath.None : before.Any(x => x.Beh == 3) ? BuyPath.AfterCart : before.Any(x => x.Beh == 2) ? BuyPath.AfterFavorite : BuyPath.Direct;
+                expected.Add((c.Hour, history.UserIds[u], c.Item, c.Category, fav, buy, buy ? buyHour - c.Hour : -1, (byte)path));
             }
         }
+        Assert.IsTrue(expected.Count > 1000 && expected.Any(x => x.Buy) && expected.Any(x => x.Path == (byte)BuyPath.AfterCart), "a log that exercises the labels");
+        Assert.AreEqual(censored, set.CensoredCount);
         // The set is in (hour, user, item) order; down-sampling only removes negatives.
         var ordered = expected.OrderBy(x => x.Hour).ThenBy(x => x.User).ThenBy(x => (uint)x.Item).ToList();
-        var actual = Enumerable.Range(0, set.Count).Select(i => (set.Hours[i], set.UserIds[i], set.ItemIds[i], set.FavCart[i], set.Buy[i], set.BuyDelays[i])).ToList();
-        if (keepRate == 1.0) CollectionAssert.AreEqual(ordered, actual);
+        var actual = Enumerable.Range(0, set.Count)
+            .Select(i => (set.Hours[i], set.UserIds[i], set.ItemIds[i], set.CategoryIds[i], set.FavCart[i], set.Buy[i], set.BuyDelays[i], set.Paths[i])).ToList();
+        if (keepRate == 1.0)
+        {
+            CollectionAssert.AreEqual(ordered, actual);
+            Assert.IsTrue(set.Weights.All(w => w == 1f));
+            Assert.AreEqual(0, set.NegativesDropped);
+        }
         else
         {
-            CollectionAssert.AreEqual(ordered.Where(x => x.Fav || x.Buy).ToList(), actual.Where(x => x.Item4 || x.Item5).ToList());
-            var negatives = ordered.Where(x => !x.Fav && !x.Buy).ToHashSet();
-            Assert.IsTrue(actual.Where(x => !x.Item4 && !x.Item5).All(negatives.Contains));
-            Assert.AreEqual(set.Count - actual.Count(x => x.Item4 || x.Item5) + set.NegativesDropped, negatives.Count);
+            CollectionAssert.AreEqual(ordered.Where(x => x.Fav || x.Buy).ToList(), actual.Where(x => x.Item5 || x.Item6).ToList());
+            var negatives = ordered.Where(x => !x.Fav && !x.Buy).ToList();
+            var kept = actual.Where(x => !x.Item5 && !x.Item6).ToList();
+            // The kept negatives are a subsequence of the negatives, in order.
+            int at = 0;
+            foreach (var k in kept) { while (at < negatives.Count && negatives[at] != k) at++; Assert.IsTrue(at++ < negatives.Count, $"kept negative {k} out of order or unknown"); }
+            Assert.AreEqual(negatives.Count, kept.Count + set.NegativesDropped);
+            Assert.IsTrue(set.NegativesDropped > 0);
+            for (int i = 0; i < set.Count; i++)
+                Assert.AreEqual(set.FavCart[i] || set.Buy[i] ? 1f : (float)(1 / keepRate), set.Weights[i], $"weight of sample {i}");
         }
         Assert.AreEqual(CvrSampleSet.Build(history, options).UserIds.Length, set.Count, "deterministic");
         CollectionAssert.AreEqual(CvrSampleSet.Build(history, options).Weights, set.Weights, "deterministic weights");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cvr.MLNet.Data;
 using Cvr.MLNet.Pipeline;
 using Cvr.MLNet.Transforms;
@@ -89,118 +90,146 @@ public sealed class CvrSampleSet
         float negWeight = (float)(1.0 / options.NegativeKeepRate);
         ulong keepThreshold = options.NegativeKeepRate >= 1 ? ulong.MaxValue : (ulong)(options.NegativeKeepRate * ulong.MaxValue);
 
-        // Users are independent: contiguous user ranges in parallel, each into its own lists, then
-        // stitched in range order by a stable counting sort on the hour (the sequential result exactly).
+        // Users are independent: contiguous user ranges in parallel. A first pass counts each range's clicks per hour
+        // (the samples before down-sampling), which places every sample: the output is in (hour, user, item) order,
+        // so range k's samples of hour t go after ranges 0..k−1's of hour t, and each range writes its samples
+        // straight into their final slots. Negatives dropped by down-sampling leave a marked hole, closed at the end.
         int rangeCount = Math.Max(1, Math.Min(history.UserCount, Environment.ProcessorCount * 8));
-        var ranges = new RangeSamples[rangeCount];
+        int RangeStart(int k) => (int)((long)history.UserCount * k / rangeCount);
+        int first = history.FirstHour, span = Math.Max(0, lastValid - first + 1);
+        var slots = new int[rangeCount][];
+        var censoredOf = new int[rangeCount];
         Parallel.For(0, rangeCount, k =>
         {
-            var part = new RangeSamples();
-            var keys = new long[64];
-            var idx = new int[64];
-            int uEnd = (int)((long)history.UserCount * (k + 1) / rangeCount);
-            for (int u = (int)((long)history.UserCount * k / rangeCount); u < uEnd; u++)
+            var perHour = new int[span];
+            int censoredHere = 0;
+            for (int u = RangeStart(k), end = RangeStart(k + 1); u < end; u++)
             {
                 var ev = history.EventsOf(u);
-                int n = ev.Hours.Length;
-                if (keys.Length < n) { keys = new long[Math.Max(n, keys.Length * 2)]; idx = new int[keys.Length]; }
-                // Per-user order by (item, hour, behavior): a pair's events are contiguous, and within an
-                // hour the click (behavior 1) sorts before fav/cart/buy, so same-hour events count as after it.
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < ev.Hours.Length; i++)
                 {
-                    keys[i] = ((long)(uint)ev.Items[i] << 31) | ((long)(ev.Hours[i] - history.FirstHour) << 3) | ev.Behaviors[i];
-                    idx[i] = i;
+                    int t = ev.Hours[i];
+                    if (ev.Behaviors[i] != (byte)BehaviorType.Click || t < from || t >= to) continue;
+                    if (t > lastValid) censoredHere++;
+                    else perHour[t - first]++;
                 }
-                Array.Sort(keys, idx, 0, n);
+            }
+            slots[k] = perHour; censoredOf[k] = censoredHere;
+        });
+        int count = 0;
+        for (int t = 0; t < span; t++)
+            for (int k = 0; k < rangeCount; k++) { int size = slots[k][t]; slots[k][t] = count; count += size; }
+
+        var users = new int[count]; var items = new int[count]; var cats = new int[count]; var hours = new int[count];
+        var fav = new bool[count]; var buy = new bool[count]; var wts = new float[count]; var paths = new byte[count]; var delays = new int[count];
+        var droppedOf = new int[rangeCount];
+        Parallel.For(0, rangeCount, () => new ItemGroups(), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (k, _, groups) =>
+        {
+            var slot = slots[k];
+            int droppedHere = 0;
+            for (int u = RangeStart(k), end = RangeStart(k + 1); u < end; u++)
+            {
+                var ev = history.EventsOf(u);
+                var evHours = ev.Hours; var evItems = ev.Items; var evBehaviors = ev.Behaviors;
+                // The user's events grouped by item, each group in (hour, behavior) order (a stable counting sort of the
+                // (hour, behavior, item)-ordered events): a click's label window is the rest of its group, and within an
+                // hour the click (behavior 1) comes before fav/cart/buy, so same-hour events count as after it.
+                var (order, position, groupEnd, groupOf) = groups.Group(evItems);
                 int userId = history.UserIds[u];
-                for (int i = 0; i < n; i++)
+                // Clicks in event order, (hour, item): the order of the user's samples in the set.
+                for (int i = 0; i < evHours.Length; i++)
                 {
-                    int e = idx[i];
-                    if (ev.Behaviors[e] != (byte)BehaviorType.Click) continue;
-                    int t = ev.Hours[e];
-                    if (t < from || t >= to) continue;
-                    if (t > lastValid) { part.Censored++; continue; }
-                    int item = ev.Items[e];
+                    int t = evHours[i];
+                    if (evBehaviors[i] != (byte)BehaviorType.Click || t < from || t >= to || t > lastValid) continue;
                     bool isFav = false, isBuy = false, sawFav = false, sawCart = false;
                     int delay = -1;
                     byte path = 0;
-                    for (int j = i + 1; j < n; j++)
+                    for (int j = position[i] + 1, groupStop = groupEnd[groupOf[i]]; j < groupStop; j++)
                     {
-                        int f = idx[j];
-                        if (ev.Items[f] != item || ev.Hours[f] >= t + h) break;
-                        switch ((BehaviorType)ev.Behaviors[f])
+                        int f = order[j];
+                        if (evHours[f] >= t + h) break;
+                        switch ((BehaviorType)evBehaviors[f])
                         {
                             case BehaviorType.Favorite: isFav = true; sawFav = true; break;
                             case BehaviorType.Cart: isFav = true; sawCart = true; break;
                             case BehaviorType.Buy when !isBuy:
                                 isBuy = true;
-                                delay = ev.Hours[f] - t;
+                                delay = evHours[f] - t;
                                 path = (byte)(sawCart ? BuyPath.AfterCart : sawFav ? BuyPath.AfterFavorite : BuyPath.Direct);
                                 // Same-hour favs/carts sort before the buy (behavior 2, 3 < 4), so they count as preceding it.
                                 break;
                         }
                     }
+                    int d = slot[t - first]++;
+                    int item = evItems[i];
                     float weight = 1f;
-                    if (!isFav && !isBuy)
+                    if (!isFav && !isBuy && keepThreshold != ulong.MaxValue)
                     {
-                        if (keepThreshold != ulong.MaxValue && Mix(options.Seed, userId, item, t) > keepThreshold) { part.Dropped++; continue; }
-                        weight = keepThreshold == ulong.MaxValue ? 1f : negWeight;
+                        if (Mix(options.Seed, userId, item, t) > keepThreshold) { hours[d] = DroppedHour; droppedHere++; continue; }
+                        weight = negWeight;
                     }
-                    part.Add(userId, item, ev.Categories[e], t, isFav, isBuy, weight, path, delay);
+                    users[d] = userId; items[d] = item; cats[d] = ev.Categories[i]; hours[d] = t;
+                    fav[d] = isFav; buy[d] = isBuy; wts[d] = weight; paths[d] = path; delays[d] = delay;
                 }
             }
-            ranges[k] = part;
-        });
-
-        // Stable counting sort by hour over the ranges in order: (hour, user, item) order. Each range's slots per hour
-        // follow the earlier ranges' (hour-major), so the ranges scatter in parallel into disjoint slots.
-        int count = 0, censored = 0, dropped = 0, minH = int.MaxValue, maxH = int.MinValue;
-        foreach (var part in ranges)
+            droppedOf[k] = droppedHere;
+            return groups;
+        }, _ => { });
+        int censored = censoredOf.Sum(), dropped = droppedOf.Sum();
+        if (dropped > 0)
         {
-            count += part.Hours.Count; censored += part.Censored; dropped += part.Dropped;
-            foreach (var t in part.Hours) { minH = Math.Min(minH, t); maxH = Math.Max(maxH, t); }
-        }
-        var users = new int[count]; var items = new int[count]; var cats = new int[count]; var hours = new int[count];
-        var fav = new bool[count]; var buy = new bool[count]; var wts = new float[count]; var paths = new byte[count]; var delays = new int[count];
-        if (count > 0)
-        {
-            int span = maxH - minH + 1;
-            var next = new int[rangeCount][];
-            Parallel.For(0, rangeCount, k =>
+            // Close the holes, keeping the order.
+            int kept = count - dropped;
+            T[] Keep<T>(T[] a)
             {
-                var perHour = new int[span];
-                foreach (var t in ranges[k].Hours) perHour[t - minH]++;
-                next[k] = perHour;
-            });
-            for (int t = 0, at = 0; t < span; t++)
-                for (int k = 0; k < rangeCount; k++) { int size = next[k][t]; next[k][t] = at; at += size; }
-            Parallel.For(0, rangeCount, k =>
-            {
-                var part = ranges[k]; var slot = next[k];
-                for (int i = 0; i < part.Hours.Count; i++)
-                {
-                    int d = slot[part.Hours[i] - minH]++;
-                    users[d] = part.Users[i]; items[d] = part.Items[i]; cats[d] = part.Categories[i]; hours[d] = part.Hours[i];
-                    fav[d] = part.FavCart[i]; buy[d] = part.Buy[i]; wts[d] = part.Weights[i]; paths[d] = part.Paths[i]; delays[d] = part.Delays[i];
-                }
-            });
+                var r = new T[kept];
+                for (int i = 0, w = 0; i < count; i++) if (hours[i] != DroppedHour) r[w++] = a[i];
+                return r;
+            }
+            (users, items, cats, fav, buy, wts, paths, delays) = (Keep(users), Keep(items), Keep(cats), Keep(fav), Keep(buy), Keep(wts), Keep(paths), Keep(delays));
+            hours = Keep(hours);
         }
         return new CvrSampleSet(users, items, cats, hours, fav, buy, wts, paths, delays, censored, dropped, h);
     }
 
-    /// <summary>The samples of one range of users, in user order.</summary>
-    private sealed class RangeSamples
-    {
-        public readonly List<int> Users = [], Items = [], Categories = [], Hours = [], Delays = [];
-        public readonly List<bool> FavCart = [], Buy = [];
-        public readonly List<float> Weights = [];
-        public readonly List<byte> Paths = [];
-        public int Censored, Dropped;
+    /// <summary>Marks a dropped negative's slot until the holes are closed (no real hour is this).</summary>
+    private const int DroppedHour = int.MinValue;
 
-        public void Add(int user, int item, int category, int hour, bool favCart, bool buy, float weight, byte path, int delay)
+    /// <summary>A worker's buffers for grouping one user's events by item.</summary>
+    private sealed class ItemGroups
+    {
+        private readonly SlotTable _slots = new();
+        private int[] _order = new int[64], _position = new int[64], _groupOf = new int[64], _groupEnd = new int[64];
+
+        /// <summary>
+        /// Stable grouping of events by item: <c>order</c> lists the events group after group (groups in order of first
+        /// appearance), <c>position</c>[i] is event i's place in it, <c>groupOf</c>[i] its group, and
+        /// <c>groupEnd</c>[g] the end of group g in <c>order</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public (int[] Order, int[] Position, int[] GroupEnd, int[] GroupOf) Group(ReadOnlySpan<int> items)
         {
-            Users.Add(user); Items.Add(item); Categories.Add(category); Hours.Add(hour);
-            FavCart.Add(favCart); Buy.Add(buy); Weights.Add(weight); Paths.Add(path); Delays.Add(delay);
+            int n = items.Length;
+            if (_order.Length < n)
+            {
+                int size = Math.Max(n, 2 * _order.Length);
+                _order = new int[size]; _position = new int[size]; _groupOf = new int[size]; _groupEnd = new int[size];
+            }
+            var order = _order; var position = _position; var groupOf = _groupOf; var groupEnd = _groupEnd;
+            _slots.Reset(n);
+            for (int i = 0; i < n; i++)
+            {
+                int g = _slots.GetOrAdd(items[i], out bool added);
+                if (added) groupEnd[g] = 0;
+                groupEnd[g]++;
+                groupOf[i] = g;
+            }
+            for (int g = 0, at = 0; g < _slots.Count; g++) { at += groupEnd[g]; groupEnd[g] = at; }
+            // Filled back to front, so each group's events land in event order and groupEnd[g] ends at the group's start;
+            // then it is moved back to the end.
+            for (int i = n - 1; i >= 0; i--) { int p = --groupEnd[groupOf[i]]; order[p] = i; position[i] = p; }
+            for (int g = 0; g < _slots.Count; g++) groupEnd[g] = g + 1 < _slots.Count ? groupEnd[g + 1] : n;
+            return (order, position, groupEnd, groupOf);
         }
     }
 
