@@ -51,7 +51,8 @@ public sealed class ParallelBuildTests
 
     [TestMethod]
     [DataRow(10)]   // a comparison sort per user
-    [DataRow(400)]  // counted by hour first, then each hour's group (insertion sort, or a sort for large groups)
+    [DataRow(400)]  // counted by hour first, then each hour's group (insertion sort, or a merge sort: two passes)
+    [DataRow(3000)] // groups of ≈ 500 rows: five merge passes, the result copied back from the buffers
     public void ADuplicateEventKeepsItsFirstRowsCategory_WhateverTheSortPath(int rows)
     {
         // Exact duplicates (user, item, behavior, hour) that disagree on the category: the first row in file order wins.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cvr.MLNet.Data;
 
 namespace Cvr.MLNet.Samples;
@@ -43,6 +44,7 @@ public static class BehaviorFeatures
     /// only, so every counted event is strictly before the sample's hour; the sample's own day before
     /// its hour is covered by the sequence feature.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called per (user, day) by the bulk fill: no tier-0 phase
     public static void FillCounts(in UserEvents events, int hour, Span<float> counts)
     {
         counts[..CountLength].Clear();

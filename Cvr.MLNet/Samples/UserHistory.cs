@@ -121,11 +121,13 @@ public sealed class UserHistory
             for (int c = 0; c < chunks; c++) { starts[c][u] = at; at += chunkCounts[c][u]; }
             counts[u + 1] = at;
         }
-        // The scatter reads the log once, in file order, and writes each row's sort key next to its row:
-        // key = (hour - firstHour) << 35 | behavior << 32 | (uint)item holds every field but the category.
-        var perm = new int[n];
+        // The scatter reads the log once, in file order, and writes each row's sort key and category side by side:
+        // key = (hour - firstHour) << 35 | behavior << 32 | (uint)item holds every other field. A user's rows land in
+        // file order and every sort below is stable, so a duplicate's first row stays first (and keeps its category)
+        // without carrying row numbers, and the category is never gathered from the log at random.
+        var keyCategories = new int[n];
         var keys = new long[n];
-        int[] hoursArr = log.Hours, itemsArr = log.ItemIds;
+        int[] hoursArr = log.Hours, itemsArr = log.ItemIds, catsArr = log.CategoryIds;
         byte[] behArr = log.Behaviors;
         Parallel.For(0, chunks, c =>
         {
@@ -133,14 +135,13 @@ public sealed class UserHistory
             for (int r = bounds[c]; r < bounds[c + 1]; r++)
             {
                 int d = fill[rowUser[r]]++;
-                perm[d] = r;
+                keyCategories[d] = catsArr[r];
                 keys[d] = ((long)(hoursArr[r] - firstHour) << 35) | ((long)behArr[r] << 32) | (uint)itemsArr[r];
             }
         });
 
         // Users are independent: sort and de-duplicate each segment in parallel, then size the outputs
         // from the per-user counts and fill them in parallel (same result as one user after another).
-        int[] catsArr = log.CategoryIds;
         var distinctEvents = new int[userCount + 1];
         var distinctDays = new int[userCount + 1];
         // Per user: sort by key (stable: a duplicate keeps its first row), drop equal keys.
@@ -148,7 +149,7 @@ public sealed class UserHistory
         Parallel.For(0, userCount, () => new SortBuffers(), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (u, _, buffers) =>
         {
             int s = counts[u], e = counts[u + 1];
-            SortSegment(keys, perm, s, e - s, hourSpan, buffers);
+            SortSegment(keys, keyCategories, s, e - s, hourSpan, buffers);
             int events = 0, dayCount = 0, curDay = int.MinValue;
             long prev = -1;
             for (int i = s; i < e; i++)
@@ -179,7 +180,7 @@ public sealed class UserHistory
                 if (keys[i] == prev) continue;
                 prev = keys[i];
                 long k = keys[i];
-                hours[o] = (int)(k >> 35) + firstHour; behs[o] = (byte)((k >> 32) & 7); items[o] = (int)(uint)k; cats[o] = catsArr[perm[i]];
+                hours[o] = (int)(k >> 35) + firstHour; behs[o] = (byte)((k >> 32) & 7); items[o] = (int)(uint)k; cats[o] = keyCategories[i];
                 int day = TianchiTime.DayOf(hours[o]);
                 if (day != curDay) { curDay = day; d++; days[d] = day; }
                 dayCounts[d * 4 + behs[o] - 1]++;
@@ -195,27 +196,32 @@ public sealed class UserHistory
     private sealed class SortBuffers
     {
         public long[] Keys = new long[64];
-        public int[] Perm = new int[64], HourStarts = [];
+        public int[] Values = new int[64], HourStarts = [];
+
+        public void Grow(int len)
+        {
+            if (Keys.Length < len) { Keys = new long[Math.Max(len, 2 * Keys.Length)]; Values = new int[Keys.Length]; }
+        }
     }
 
     /// <summary>
-    /// Sorts keys[s..s+len) (hour in the top bits, from bit 35) with their rows, stably: a counting sort by hour, then
-    /// each hour's few events by the whole key (insertion sort; larger groups by a sort, then equal keys in row order).
+    /// Sorts keys[s..s+len) (hour in the top bits, from bit 35) with their values, stably: a counting sort by hour, then
+    /// each hour's few events by the whole key (insertion sort; larger groups by a merge sort).
     /// A user's events span hundreds of hours with one or two events each, so this is a few linear passes where a
     /// comparison sort of the segment took ≈ 4 % of the feature pipeline.
     /// </summary>
     // Per-user kernels like this one are compiled optimized at once (AggressiveOptimization): the pipeline runs once, and
     // their tier-0 code ran for a few hundred ms before the runtime tiered them up.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SortSegment(long[] keys, int[] perm, int s, int len, int hourSpan, SortBuffers b)
+    private static void SortSegment(long[] keys, int[] values, int s, int len, int hourSpan, SortBuffers b)
     {
         if (len < 2) return;
+        b.Grow(len);
         if (hourSpan > CountingSortHours || len < 32)
         {
-            SortGroup(keys, perm, s, len);
+            SortGroup(keys.AsSpan(s, len), values.AsSpan(s, len), b);
             return;
         }
-        if (b.Keys.Length < len) { b.Keys = new long[Math.Max(len, 2 * b.Keys.Length)]; b.Perm = new int[b.Keys.Length]; }
         if (b.HourStarts.Length < hourSpan + 1) b.HourStarts = new int[hourSpan + 1];
         var starts = b.HourStarts.AsSpan(0, hourSpan + 1);
         starts.Clear();
@@ -224,42 +230,59 @@ public sealed class UserHistory
         for (int i = s; i < s + len; i++)
         {
             int d = starts[(int)(keys[i] >> 35)]++;
-            b.Keys[d] = keys[i]; b.Perm[d] = perm[i];
+            b.Keys[d] = keys[i]; b.Values[d] = values[i];
         }
         b.Keys.AsSpan(0, len).CopyTo(keys.AsSpan(s, len));
-        b.Perm.AsSpan(0, len).CopyTo(perm.AsSpan(s, len));
+        b.Values.AsSpan(0, len).CopyTo(values.AsSpan(s, len));
         // starts[h] is now the end of hour h's group.
         for (int h = 0, lo = 0; h < hourSpan && lo < len; h++)
         {
             int hi = starts[h];
-            if (hi - lo > 1) SortGroup(keys, perm, s + lo, hi - lo);
+            if (hi - lo > 1) SortGroup(keys.AsSpan(s + lo, hi - lo), values.AsSpan(s + lo, hi - lo), b);
             lo = hi;
         }
     }
 
-    // Stable sort of a group by key: insertion sort when small, else a sort and then each run of equal keys in row order.
+    /// <summary>Runs that <see cref="SortGroup"/> sorts by insertion before merging them.</summary>
+    private const int InsertionRun = 24;
+
+    // Stable sort of a group by key: insertion-sorted runs, then bottom-up merges through the buffers (a tie takes the
+    // left element, so equal keys keep their order).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SortGroup(long[] keys, int[] perm, int s, int len)
+    private static void SortGroup(Span<long> keys, Span<int> values, SortBuffers b)
     {
-        if (len <= 24)
+        int n = keys.Length;
+        for (int lo = 0; lo < n; lo += InsertionRun)
         {
-            for (int i = s + 1; i < s + len; i++)
+            int hi = Math.Min(n, lo + InsertionRun);
+            for (int i = lo + 1; i < hi; i++)
             {
-                long k = keys[i]; int p = perm[i];
+                long k = keys[i]; int v = values[i];
                 int j = i - 1;
-                for (; j >= s && keys[j] > k; j--) { keys[j + 1] = keys[j]; perm[j + 1] = perm[j]; }
-                keys[j + 1] = k; perm[j + 1] = p;
+                for (; j >= lo && keys[j] > k; j--) { keys[j + 1] = keys[j]; values[j + 1] = values[j]; }
+                keys[j + 1] = k; values[j + 1] = v;
             }
-            return;
         }
-        Array.Sort(keys, perm, s, len);
-        for (int i = s; i < s + len;)
+        if (n <= InsertionRun) return;
+        var srcK = keys; var srcV = values;
+        var dstK = b.Keys.AsSpan(0, n); var dstV = b.Values.AsSpan(0, n);
+        for (int width = InsertionRun; width < n; width *= 2)
         {
-            int j = i + 1;
-            while (j < s + len && keys[j] == keys[i]) j++;
-            if (j - i > 1) Array.Sort(perm, i, j - i);
-            i = j;
+            for (int lo = 0; lo < n; lo += 2 * width)
+            {
+                int mid = Math.Min(n, lo + width), hi = Math.Min(n, lo + 2 * width), i = lo, j = mid, d = lo;
+                while (i < mid && j < hi)
+                {
+                    if (srcK[j] < srcK[i]) { dstK[d] = srcK[j]; dstV[d++] = srcV[j++]; }
+                    else { dstK[d] = srcK[i]; dstV[d++] = srcV[i++]; }
+                }
+                for (; i < mid; i++, d++) { dstK[d] = srcK[i]; dstV[d] = srcV[i]; }
+                for (; j < hi; j++, d++) { dstK[d] = srcK[j]; dstV[d] = srcV[j]; }
+            }
+            var tk = srcK; srcK = dstK; dstK = tk;
+            var tv = srcV; srcV = dstV; dstV = tv;
         }
+        if (srcK != keys) { srcK.CopyTo(keys); srcV.CopyTo(values); }
     }
 }
 

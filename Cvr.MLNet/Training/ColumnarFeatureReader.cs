@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Cvr.MLNet.Data;
 using Cvr.MLNet.Pipeline;
@@ -345,6 +346,9 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         public readonly float[] Interactions = new float[Samples.InteractionFeatures.Length];
     }
 
+    // Compiled optimized at once: it runs once per range over millions of rows, so tier 0 and on-stack replacement
+    // would run most of it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FillRange(FeatureTable tb, int from, int to, Scratch s)
     {
         int t = _t;
