@@ -148,6 +148,9 @@ public static class BenchCommand
                 ["tableMB"] = Mb(f3.TableBytes),
                 ["trainingWindowRows"] = f3.WindowRows,
                 ["trainingWindowFillSeconds"] = Math.Round(f3.WindowFillSeconds, 3),
+                ["gcCollections"] = new JsonArray(f3.Collections.Select(n => (JsonNode?)n).ToArray()),
+                ["gcPauseSeconds"] = Math.Round(f3.GcPauseSeconds, 3),
+                ["gcMode"] = f3.GcMode,
                 ["readEventsPerSec"] = events is { } e && readSeconds > 0 ? Math.Round(e / readSeconds) : null,
             } : null,
         };

@@ -175,6 +175,8 @@ public sealed class CvrBenchmark
         var cpuParts = new Dictionary<string, double>();
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
+        int[] gc0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var pause0 = GC.GetTotalPauseDuration();
         var sw = Stopwatch.StartNew();
         double wallMark = 0;
         var cpuMark = cpu0;
@@ -207,6 +209,10 @@ public sealed class CvrBenchmark
             PartCpuSeconds = cpuParts,
             ReadPath = columnar ? "columnar" : "cursor",
             TableBytes = table.Bytes,
+            Collections = [GC.CollectionCount(0) - gc0[0], GC.CollectionCount(1) - gc0[1], GC.CollectionCount(2) - gc0[2]],
+            GcPauseSeconds = (GC.GetTotalPauseDuration() - pause0).TotalSeconds,
+            GcMode = (System.Runtime.GCSettings.IsServerGC ? "server" : "workstation") +
+                (AppContext.TryGetSwitch("System.GC.Concurrent", out bool on) && !on ? "" : ", concurrent"),
         };
         GC.KeepAlive(table);
         table = null;

@@ -43,6 +43,12 @@ public sealed record FeatureResult(long Events, int Samples, double Seconds, dou
     public int WindowRows { get; init; }
     /// <summary>Wall seconds to fill one training window of shuffled blocks (what training in windows adds per window).</summary>
     public double WindowFillSeconds { get; init; }
+    /// <summary>Garbage collections of each generation (0, 1, 2) during the pipeline.</summary>
+    public int[] Collections { get; init; } = [0, 0, 0];
+    /// <summary>Seconds the runtime paused threads for garbage collection during the pipeline.</summary>
+    public double GcPauseSeconds { get; init; }
+    /// <summary>The collector the process runs ("server" or "workstation", "concurrent" when background GC is on).</summary>
+    public string GcMode { get; init; } = "";
 }
 
 /// <summary>Everything one <see cref="CvrBenchmark"/> run measured.</summary>
