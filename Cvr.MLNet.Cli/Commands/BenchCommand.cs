@@ -144,6 +144,7 @@ public static class BenchCommand
                 ["cpuSeconds"] = Math.Round(f3.CpuSeconds, 2), ["eventsPerCpuSec"] = Math.Round(f3.Events / Math.Max(1e-9, f3.CpuSeconds)),
                 ["partSeconds"] = new JsonObject(f3.PartSeconds.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)Math.Round(x.Value, 2)))),
                 ["partCpuSeconds"] = new JsonObject(f3.PartCpuSeconds.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)Math.Round(x.Value, 2)))),
+                ["fillStepSeconds"] = new JsonObject(f3.FillStepSeconds.Select(x => KeyValuePair.Create(x.Key, (JsonNode?)Math.Round(x.Value, 2)))),
                 ["readPath"] = f3.ReadPath,
                 ["tableMB"] = Mb(f3.TableBytes),
                 ["trainingWindowRows"] = f3.WindowRows,

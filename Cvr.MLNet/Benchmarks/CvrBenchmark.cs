@@ -209,6 +209,7 @@ public sealed class CvrBenchmark
             PartCpuSeconds = cpuParts,
             ReadPath = columnar ? "columnar" : "cursor",
             TableBytes = table.Bytes,
+            FillStepSeconds = new Dictionary<string, double>(table.FillSeconds),
             Collections = [GC.CollectionCount(0) - gc0[0], GC.CollectionCount(1) - gc0[1], GC.CollectionCount(2) - gc0[2]],
             GcPauseSeconds = (GC.GetTotalPauseDuration() - pause0).TotalSeconds,
             GcMode = (System.Runtime.GCSettings.IsServerGC ? "server" : "workstation") +

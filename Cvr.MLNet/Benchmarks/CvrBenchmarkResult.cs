@@ -43,6 +43,8 @@ public sealed record FeatureResult(long Events, int Samples, double Seconds, dou
     public int WindowRows { get; init; }
     /// <summary>Wall seconds to fill one training window of shuffled blocks (what training in windows adds per window).</summary>
     public double WindowFillSeconds { get; init; }
+    /// <summary>Wall seconds of the steps of the table's fill inside "transformAndRead" (bulk interactions, bulk history, row loop).</summary>
+    public IReadOnlyDictionary<string, double> FillStepSeconds { get; init; } = new Dictionary<string, double>();
     /// <summary>Garbage collections of each generation (0, 1, 2) during the pipeline.</summary>
     public int[] Collections { get; init; } = [0, 0, 0];
     /// <summary>Seconds the runtime paused threads for garbage collection during the pipeline.</summary>

@@ -236,16 +236,22 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         CheckWeights();
         int chunks = (_count + ChunkRows - 1) / ChunkRows;
         ItemIndexMemo();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        double mark = 0;
+        void Mark(string step) { table.FillSeconds[step] = sw.Elapsed.TotalSeconds - mark; mark = sw.Elapsed.TotalSeconds; }
         try
         {
             FillInteractionsInBulk(table, ct);
+            Mark("interactions");
             FillHistoryInBulk(table, ct);
+            Mark("history");
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = ct }, () => new Scratch(_t), (c, _, scratch) =>
             {
                 int from = c * ChunkRows;
                 FillRange(table, from, Math.Min(_count, from + ChunkRows), scratch);
                 return scratch;
             }, _ => { });
+            Mark("rows");
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

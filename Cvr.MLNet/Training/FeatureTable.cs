@@ -154,6 +154,9 @@ internal sealed class FeatureTable
         int interactions = 0) =>
         OpenRows(view, favCartColumn, buyColumn, weightColumn, interactions).ReadAll(ct);
 
+    /// <summary>Wall seconds of each step of the last columnar fill (the bulk interactions and history, the row loop).</summary>
+    internal Dictionary<string, double> FillSeconds { get; } = [];
+
     /// <summary>
     /// Before a compact table of <paramref name="rows"/> rows is filled: a large table is the process's largest
     /// allocation by far (≈ 2.5 GB at 7 M rows, ≈ 370 MB a training window) and every page of it is touched now, so the
