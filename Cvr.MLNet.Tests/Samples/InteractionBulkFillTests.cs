@@ -59,11 +59,11 @@ public sealed class InteractionBulkFillTests
     public void BulkEqualsThePerRowIndexAndTheDefinition_OnRandomLogsAndSampleOrders(long itemBlockBytes, bool chunked = false)
     {
         long saved = InteractionBulkFill.ItemBlockBytes;
-        int savedRows = InteractionBulkFill.ParallelRows;
+        int savedRows = UserRuns.ParallelRows;
         InteractionBulkFill.ItemBlockBytes = itemBlockBytes;
-        if (chunked) InteractionBulkFill.ParallelRows = 1;
+        if (chunked) UserRuns.ParallelRows = 1;
         try { BulkEqualsThePerRowIndexAndTheDefinition(); }
-        finally { InteractionBulkFill.ItemBlockBytes = saved; InteractionBulkFill.ParallelRows = savedRows; }
+        finally { InteractionBulkFill.ItemBlockBytes = saved; UserRuns.ParallelRows = savedRows; }
     }
 
     private static void BulkEqualsThePerRowIndexAndTheDefinition()

@@ -134,14 +134,14 @@ public sealed class ColumnarFeatureReaderTests
         AssertSame(Rows(xs), fastShuffled);
 
         // The bulk fill's run passes cut into chunks (runs crossing a chunk boundary): the same table.
-        int savedRows = HistoryBulkFill.ParallelRows;
+        int savedRows = UserRuns.ParallelRows;
         try
         {
-            HistoryBulkFill.ParallelRows = 1;
+            UserRuns.ParallelRows = 1;
             AssertSame(fast, Fast(x));
             AssertSame(fastShuffled, Fast(xs));
         }
-        finally { HistoryBulkFill.ParallelRows = savedRows; }
+        finally { UserRuns.ParallelRows = savedRows; }
         Assert.IsNotNull(fastShuffled.SeqRow);
         Assert.IsNotNull(fastShuffled.CountRow);
         Assert.IsTrue(fast.Weight.Any(w => w != 1f), "down-sampling weights");

@@ -28,60 +28,30 @@ internal static class InteractionBulkFill
     /// are left alone (the caller reads them from the compact state).
     /// </summary>
     public static void Fill(InteractionIndex index, int[] users, int[] items, int[] categories, int[] hours, int count,
-        ushort[] destination, int stride, CancellationToken ct = default)
+        ushort[] destination, int stride, CancellationToken ct = default, UserRuns? runs = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(stride, InteractionFeatures.Length);
         var history = index.History;
         int last = history.LastHour;
-
-        // Users: one index probe per run of equal user ids, then a stable counting sort of the rows by user; both over
-        // contiguous chunks of rows in parallel (chunk c's rows of user u go after chunks 0..c−1's).
-        int userCount = history.UserCount;
-        int chunks = count >= ParallelRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
-        int ChunkStart(int c) => (int)((long)count * c / chunks);
-        var scratch = new int[count];
-        var next = new int[chunks * userCount]; // rows of user u in chunk c, then where chunk c writes them
-        Parallel.For(0, chunks, c =>
-        {
-            Span<int> none = stackalloc int[InteractionFeatures.ItemCounts];
-            none.Clear(); none[InteractionFeatures.UserCategoryHoursSince] = Since; none[InteractionFeatures.UserItemHoursSince] = Since;
-            var mine = next.AsSpan(c * userCount, userCount);
-            int prevId = 0, prevU = -1, from = ChunkStart(c);
-            for (int r = from, end = ChunkStart(c + 1); r < end; r++)
-            {
-                if (hours[r] > last) { scratch[r] = -1; continue; }
-                if (r == from || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
-                scratch[r] = prevU;
-                if (prevU < 0) Store(destination, r, stride, none, 0);
-                else mine[prevU]++;
-            }
-        });
-        var starts = new int[userCount + 1];
-        for (int u = 0, at = 0; u < userCount; u++)
-        {
-            starts[u] = at;
-            for (int c = 0; c < chunks; c++) { int n = next[c * userCount + u]; next[c * userCount + u] = at; at += n; }
-            starts[u + 1] = at;
-        }
-        var rowsByUser = new int[starts[userCount]];
-        Parallel.For(0, chunks, c =>
-        {
-            var mine = next.AsSpan(c * userCount, userCount);
-            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++) if (scratch[r] >= 0) rowsByUser[mine[scratch[r]]++] = r;
-        });
-        next = null!;
+        if (runs is null || !runs.Cuts(history, users, hours, last)) runs = UserRuns.Build(history, users, hours, count, last);
 
         // Each row's dense item (−1 unknown, −2 after the log), for the item blocks: rows of known users get it in their
         // user's sweep, from the user's own events (a lookup in the 2.6 M-item map is a cache miss); the other rows here.
+        // Rows of users the index does not know get the zeros of a user with no events.
         bool itemCounts = stride > InteractionFeatures.ItemCounts;
-        int[]? itemOf = null;
-        if (itemCounts)
+        int[]? itemOf = itemCounts ? new int[count] : null;
+        if (itemOf is not null && runs.AfterLog > 0) Array.Fill(itemOf, -2);
+        Span<int> none = stackalloc int[InteractionFeatures.ItemCounts];
+        none.Clear(); none[InteractionFeatures.UserCategoryHoursSince] = Since; none[InteractionFeatures.UserItemHoursSince] = Since;
+        for (int k = 0; k < runs.Count; k++)
         {
-            itemOf = scratch;
-            for (int r = 0; r < count; r++)
-                if (hours[r] > last) itemOf[r] = -2;
-                else if (itemOf[r] < 0) itemOf[r] = index.ItemIndex.IndexOf(items[r]);
+            if (runs.User[k] >= 0) continue;
+            for (int r = runs.RowStart[k]; r < runs.RowEnd[k]; r++)
+            {
+                Store(destination, r, stride, none, 0);
+                if (itemOf is not null) itemOf[r] = index.ItemIndex.IndexOf(items[r]);
+            }
         }
 
         // The user sweeps (parallel over user ranges), then the item blocks; at most one worker per core (more would
@@ -91,8 +61,8 @@ internal static class InteractionBulkFill
         Parallel.For(0, (history.UserCount + userChunk - 1) / userChunk, options, () => new UserSweep(), (c, _, sweep) =>
         {
             for (int u = c * userChunk, to = Math.Min(history.UserCount, u + userChunk); u < to; u++)
-                if (starts[u + 1] > starts[u])
-                    sweep.Run(index, u, rowsByUser.AsSpan(starts[u], starts[u + 1] - starts[u]), items, categories, hours, destination, stride, itemOf);
+                if (runs.UserStart[u + 1] > runs.UserStart[u])
+                    sweep.Run(index, u, runs, items, categories, destination, stride, itemOf);
             return sweep;
         }, _ => { });
         if (!itemCounts) return;
@@ -107,9 +77,6 @@ internal static class InteractionBulkFill
             return counters;
         }, _ => { });
     }
-
-    /// <summary>Rows from which the grouping by user runs over one chunk per core (tests lower it).</summary>
-    internal static int ParallelRows { get; set; } = 1 << 20;
 
     /// <summary>Target size of one item block's counters (16 B per item): they stay in a core's L2 while its rows hit them at random.</summary>
     internal static long ItemBlockBytes { get; set; } = 256L << 10;
@@ -241,28 +208,22 @@ internal static class InteractionBulkFill
     /// <summary>Per-worker buffers of the per-user sweep.</summary>
     private sealed class UserSweep
     {
-        private int[] _sampleHours = new int[64], _eventCatSlot = new int[64];
+        private int[] _eventCatSlot = new int[64];
         private readonly SlotTable _cats = new(), _items = new();
         // Per category slot: counts 1..4, last hour, events in the 24-hour window; per item slot: counts, last hour.
         private int[] _catCounts = new int[256], _catLast = new int[64], _catRecent = new int[64];
         private int[] _itemCounts = new int[256], _itemLast = new int[64];
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run(InteractionIndex index, int u, Span<int> rows, int[] items, int[] categories, int[] hours, ushort[] destination, int stride,
+        public void Run(InteractionIndex index, int u, UserRuns runs, int[] items, int[] categories, ushort[] destination, int stride,
             int[]? itemOf)
         {
             var history = index.History;
-            int m = rows.Length;
-            Grow(ref _sampleHours, m);
-            var sh = _sampleHours.AsSpan(0, m);
-            bool sorted = true;
-            for (int i = 0; i < m; i++) { sh[i] = hours[rows[i]]; if (i > 0 && sh[i] < sh[i - 1]) sorted = false; }
-            // Ties in any order: every value is a function of the row's own inputs.
-            if (!sorted) sh.Sort(rows);
-
+            var userRuns = runs.RunsOf(u);
+            var runHours = runs.Hour; var rowStart = runs.RowStart; var rowEnd = runs.RowEnd;
             var ev = history.EventsOf(u);
             var evHours = ev.Hours; var evItems = ev.Items; var evCats = ev.Categories; var evBehs = ev.Behaviors;
-            int len = ev.CountBefore(sh[m - 1]); // events the last sample can see
+            int len = ev.CountBefore(runHours[userRuns[^1]]); // events the last run can see
             _cats.Reset(len); _items.Reset(len);
             Grow(ref _eventCatSlot, len);
             Grow(ref _catCounts, len * 4); Grow(ref _catLast, len); Grow(ref _catRecent, len);
@@ -276,9 +237,9 @@ internal static class InteractionBulkFill
             var catCounts = _catCounts; var catLast = _catLast; var catRecent = _catRecent; var eventCatSlot = _eventCatSlot;
             var itemCounts = _itemCounts; var itemLast = _itemLast; var cats = _cats; var itemSlots = _items;
             int p = 0, w = 0;
-            for (int i = 0; i < m; i++)
+            foreach (int run in userRuns)
             {
-                int t = sh[i], r = rows[i];
+                int t = runHours[run];
                 for (; p < len && evHours[p] < t; p++)
                 {
                     int b = evBehs[p] - 1, h = evHours[p];
@@ -291,42 +252,46 @@ internal static class InteractionBulkFill
                     if (newItem) itemCounts.AsSpan(it * 4, 4).Clear();
                     itemCounts[it * 4 + b]++; itemLast[it] = h;
                 }
-                if (itemOf is not null)
-                {
-                    // A sample is usually its user's click at its own hour: its dense item from the user's events of that
-                    // hour (p is the first of them), else from the 2.6 M-item map (a cache miss).
-                    int item = items[r], d = -1;
-                    for (int e = p; e < evHours.Length && evHours[e] == t; e++) if (evItems[e] == item) { d = dense[e]; break; }
-                    itemOf[r] = d >= 0 ? d : index.ItemIndex.IndexOf(item);
-                }
                 // The 24-hour window [t − 24, t): events that fell out of it leave their category's count.
                 for (long from = (long)t - InteractionFeatures.RecentHours; w < p && evHours[w] < from; w++) catRecent[eventCatSlot[w]]--;
-
                 user.CopyTo(v.Slice(InteractionFeatures.UserCounts, 4));
-                int cs = cats.Find(categories[r]);
-                if (cs >= 0)
+
+                for (int r = rowStart[run], end = rowEnd[run]; r < end; r++)
                 {
-                    catCounts.AsSpan(cs * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserCategoryCounts, 4));
-                    v[InteractionFeatures.UserCategoryRecent] = catRecent[cs];
-                    v[InteractionFeatures.UserCategoryHoursSince] = Math.Min(t - catLast[cs], Since);
+                    int item = items[r];
+                    if (itemOf is not null)
+                    {
+                        // A sample is usually its user's click at its own hour: its dense item from the user's events of that
+                        // hour (p is the first of them), else from the 2.6 M-item map (a cache miss).
+                        int d = -1;
+                        for (int e = p; e < evHours.Length && evHours[e] == t; e++) if (evItems[e] == item) { d = dense[e]; break; }
+                        itemOf[r] = d >= 0 ? d : index.ItemIndex.IndexOf(item);
+                    }
+                    int cs = cats.Find(categories[r]);
+                    if (cs >= 0)
+                    {
+                        catCounts.AsSpan(cs * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserCategoryCounts, 4));
+                        v[InteractionFeatures.UserCategoryRecent] = catRecent[cs];
+                        v[InteractionFeatures.UserCategoryHoursSince] = Math.Min(t - catLast[cs], Since);
+                    }
+                    else
+                    {
+                        v.Slice(InteractionFeatures.UserCategoryCounts, 5).Clear();
+                        v[InteractionFeatures.UserCategoryHoursSince] = Since;
+                    }
+                    int its = itemSlots.Find(item);
+                    if (its >= 0)
+                    {
+                        itemCounts.AsSpan(its * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserItemCounts, 4));
+                        v[InteractionFeatures.UserItemHoursSince] = Math.Min(t - itemLast[its], Since);
+                    }
+                    else
+                    {
+                        v.Slice(InteractionFeatures.UserItemCounts, 4).Clear();
+                        v[InteractionFeatures.UserItemHoursSince] = Since;
+                    }
+                    Store(destination, r, stride, v, 0);
                 }
-                else
-                {
-                    v.Slice(InteractionFeatures.UserCategoryCounts, 5).Clear();
-                    v[InteractionFeatures.UserCategoryHoursSince] = Since;
-                }
-                int its = itemSlots.Find(items[r]);
-                if (its >= 0)
-                {
-                    itemCounts.AsSpan(its * 4, 4).CopyTo(v.Slice(InteractionFeatures.UserItemCounts, 4));
-                    v[InteractionFeatures.UserItemHoursSince] = Math.Min(t - itemLast[its], Since);
-                }
-                else
-                {
-                    v.Slice(InteractionFeatures.UserItemCounts, 4).Clear();
-                    v[InteractionFeatures.UserItemHoursSince] = Since;
-                }
-                Store(destination, r, stride, v, 0);
             }
         }
 

@@ -49,6 +49,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
     // a sequential read. Races are benign: every writer stores the same value.
     private int[]? _itemIndexOfEvent;
+    private UserRuns? _runs; // during a fill: the interaction fill's runs, for the history fill
     // While filling: every row's interaction hour, and the last hour the bulk fill covered (rows up to it are
     // done; null / int.MinValue: no bulk fill, every row reads per row).
     private int[]? _bulkHours;
@@ -261,6 +262,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         finally
         {
             _bulkHours = _historyHours = null;
+            _runs = null;
             _interactionsFilledTo = _historyFilledTo = int.MinValue;
         }
         if (_hoursNotRaw)
@@ -292,7 +294,9 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     {
         if (_interactions?.Store.Index is not { } index) return;
         var hours = HoursOf(_intHours!, ct);
-        InteractionBulkFill.Fill(index, _intUsers!, _intItems!, _intCategories!, hours, _count, table.RawInteractions, table.K, ct);
+        // The runs of rows by user, shared with the history fill when it cuts the same columns at the same hour.
+        _runs = UserRuns.Build(index.History, _intUsers!, hours, _count, index.History.LastHour);
+        InteractionBulkFill.Fill(index, _intUsers!, _intItems!, _intCategories!, hours, _count, table.RawInteractions, table.K, ct, _runs);
         _bulkHours = hours;
         _interactionsFilledTo = index.History.LastHour;
     }
@@ -308,7 +312,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         if (!SequencesInBulk || ItemIndexMemo() is not { } memo || store.History is not { } history) return;
         var hours = ReferenceEquals(_seqHours, _intHours) && _bulkHours is not null ? _bulkHours : HoursOf(_seqHours, ct);
         var (wholeHours, rawCounts) = HistoryBulkFill.Fill(history, _vocabulary.Items, _vocabulary.Categories, memo, _seqUsers, hours, _count,
-            store.FittedLastHour, table, CountsInBulk, ct);
+            store.FittedLastHour, table, CountsInBulk, ct, _runs);
         if (!wholeHours) _hoursNotRaw = true;
         if (!rawCounts) _countsNotRaw = true;
         _historyHours = hours;

@@ -28,80 +28,40 @@ internal static class HistoryBulkFill
     /// </summary>
     /// <returns>Whether every hours-ago value and every count fit the table's 16-bit forms.</returns>
     public static (bool WholeHours, bool RawCounts) Fill(UserHistory history, IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent,
-        int[] users, int[] hours, int count, int lastHour, FeatureTable table, bool counts, CancellationToken ct = default)
+        int[] users, int[] hours, int count, int lastHour, FeatureTable table, bool counts, CancellationToken ct = default, UserRuns? runs = null)
     {
-        // Runs: maximal ranges of consecutive rows inside the log with one user id and one hour (a sample set's
-        // rows come in (hour, user) order). Whether a row starts a run depends on it and the row before only, so
-        // contiguous chunks of rows count and read their runs in parallel; one index probe per change of user id.
-        int chunks = count >= ParallelRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
-        int ChunkStart(int c) => (int)((long)count * c / chunks);
-        var chunkRuns = new int[chunks + 1];   // runs before chunk c (after the prefix sum)
-        var chunkAfter = new int[chunks + 1];  // rows after the log before chunk c
-        Parallel.For(0, chunks, c =>
-        {
-            int runs = 0, after = 0;
-            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++)
-            {
-                if (hours[r] > lastHour) after++;
-                else if (StartsRun(users, hours, r, lastHour)) runs++;
-            }
-            chunkRuns[c + 1] = runs; chunkAfter[c + 1] = after;
-        });
-        for (int c = 0; c < chunks; c++) { chunkRuns[c + 1] += chunkRuns[c]; chunkAfter[c + 1] += chunkAfter[c]; }
-        int runCount = chunkRuns[chunks], after = chunkAfter[chunks];
+        if (runs is null || !runs.Cuts(history, users, hours, lastHour)) runs = UserRuns.Build(history, users, hours, count, lastHour);
         int userCount = history.UserCount;
-        var runUser = new int[runCount];
-        var runHour = new int[runCount];
-        Parallel.For(0, chunks, c =>
-        {
-            int prevId = 0, prevU = -1, k = chunkRuns[c];
-            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++)
-            {
-                if (!StartsRun(users, hours, r, lastHour)) continue;
-                if (k == chunkRuns[c] || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
-                runUser[k] = prevU; runHour[k] = hours[r];
-                k++;
-            }
-        });
-        // Per user: runs, sequence rows (a new one per change of hour) and count rows (per change of day), in run
-        // order; then prefix sums.
-        var runStarts = new int[userCount + 1];
+        // Per user: sequence rows (one per distinct hour of its runs) and count rows (one per distinct day), then prefix sums.
         var sequenceStarts = new int[userCount + 1];
         var countStarts = new int[userCount + 1];
-        var lastHourOf = new int[userCount];
-        var lastDayOf = new int[userCount];
-        Array.Fill(lastHourOf, int.MinValue);
-        Array.Fill(lastDayOf, int.MinValue);
-        for (int k = 0; k < runCount; k++)
+        int chunks = Math.Clamp(Environment.ProcessorCount, 1, 8);
+        Parallel.For(0, chunks, c =>
         {
-            int u = runUser[k], hour = runHour[k];
-            if (u < 0) continue;
-            runStarts[u + 1]++;
-            if (lastHourOf[u] != hour) { lastHourOf[u] = hour; sequenceStarts[u + 1]++; }
-            int day = TianchiTime.DayOf(hour);
-            if (lastDayOf[u] != day) { lastDayOf[u] = day; countStarts[u + 1]++; }
-        }
-        for (int u = 0; u < userCount; u++)
-        {
-            runStarts[u + 1] += runStarts[u]; sequenceStarts[u + 1] += sequenceStarts[u]; countStarts[u + 1] += countStarts[u];
-        }
-
-        // A user's runs as (hour, run) keys, so the user's sweep reads them in order.
-        var runsByUser = new long[runStarts[^1]];
-        var next = runStarts.AsSpan(0, userCount).ToArray();
-        for (int k = 0; k < runCount; k++)
-            if (runUser[k] >= 0) runsByUser[next[runUser[k]]++] = ((long)runHour[k] << 32) | (uint)k;
-        next = lastHourOf = lastDayOf = runHour = null!;
+            for (int u = (int)((long)userCount * c / chunks), end = (int)((long)userCount * (c + 1) / chunks); u < end; u++)
+            {
+                int previousHour = int.MinValue, previousDay = int.MinValue, sequences = 0, dayRows = 0;
+                foreach (int run in runs.RunsOf(u))
+                {
+                    int hour = runs.Hour[run];
+                    if (hour == previousHour) continue;
+                    previousHour = hour; sequences++;
+                    int day = TianchiTime.DayOf(hour);
+                    if (day != previousDay) { previousDay = day; dayRows++; }
+                }
+                sequenceStarts[u + 1] = sequences; countStarts[u + 1] = dayRows;
+            }
+        });
+        for (int u = 0; u < userCount; u++) { sequenceStarts[u + 1] += sequenceStarts[u]; countStarts[u + 1] += countStarts[u]; }
 
         // Shared rows: the users' (in user order, hours ascending), one empty one for unknown users, then one per row
         // after the log (filled by the caller).
-        int emptySequence = sequenceStarts[^1], emptyCounts = countStarts[^1];
+        int emptySequence = sequenceStarts[^1], emptyCounts = countStarts[^1], after = runs.AfterLog;
         table.ShareSequences(new int[count], emptySequence + 1 + after);
         if (counts) table.ShareCounts(new int[count], emptyCounts + 1 + after);
-        // Per run: its sequence row, and its count row when counts are shared. Unknown users' runs keep −1.
-        var sequenceOfRun = runUser; // reused: runsByUser holds everything the sweeps need
-        var countsOfRun = counts ? new int[runCount] : null;
-        if (countsOfRun is not null) Array.Fill(countsOfRun, -1);
+        var seqRow = table.SeqRow!;
+        var countRow = counts ? table.CountRow! : null;
+        // The sweeps write each run's rows their shared rows (a run's rows are contiguous).
         int userChunk = Math.Max(64, userCount / 256);
         bool wholeHours = true, rawCounts = true;
         Parallel.For(0, (userCount + userChunk - 1) / userChunk, new ParallelOptions { CancellationToken = ct }, () => new Scratch(),
@@ -109,39 +69,30 @@ internal static class HistoryBulkFill
             {
                 for (int u = c * userChunk, to = Math.Min(userCount, u + userChunk); u < to; u++)
                 {
-                    if (runStarts[u + 1] == runStarts[u]) continue;
-                    var (whole, raw) = FillUser(history, u, runsByUser.AsSpan(runStarts[u], runStarts[u + 1] - runStarts[u]), sequenceStarts[u],
-                        countStarts[u], items, categories, itemIndexOfEvent, sequenceOfRun, countsOfRun, scratch, table);
+                    if (runs.UserStart[u + 1] == runs.UserStart[u]) continue;
+                    var (whole, raw) = FillUser(history, u, runs, sequenceStarts[u], countStarts[u], items, categories, itemIndexOfEvent, seqRow,
+                        countRow, scratch, table);
                     if (!whole) wholeHours = false;
                     if (!raw) rawCounts = false;
                 }
                 return scratch;
             }, _ => { });
-        for (int k = 0; k < runCount; k++)
-        {
-            if (sequenceOfRun[k] < 0) sequenceOfRun[k] = emptySequence;
-            if (countsOfRun is not null && countsOfRun[k] < 0) countsOfRun[k] = emptyCounts;
-        }
 
-        // Rows take their run's shared rows, in row order (chunks in parallel, from their first run and after-log row).
-        var seqRow = table.SeqRow!;
-        var countRow = counts ? table.CountRow! : null;
-        Parallel.For(0, chunks, c =>
+        // Rows of unknown users take the empty rows; rows after the log one each, in row order.
+        for (int k = 0; k < runs.Count; k++)
         {
-            for (int r = ChunkStart(c), end = ChunkStart(c + 1), k = chunkRuns[c] - 1, a = chunkAfter[c]; r < end; r++)
+            if (runs.User[k] >= 0) continue;
+            seqRow.AsSpan(runs.RowStart[k], runs.RowEnd[k] - runs.RowStart[k]).Fill(emptySequence);
+            countRow?.AsSpan(runs.RowStart[k], runs.RowEnd[k] - runs.RowStart[k]).Fill(emptyCounts);
+        }
+        if (after > 0)
+            for (int r = 0, a = 0; r < count; r++)
             {
-                if (hours[r] > lastHour)
-                {
-                    seqRow[r] = emptySequence + 1 + a;
-                    if (countRow is not null) countRow[r] = emptyCounts + 1 + a;
-                    a++;
-                    continue;
-                }
-                if (StartsRun(users, hours, r, lastHour)) k++;
-                seqRow[r] = sequenceOfRun[k];
-                if (countRow is not null) countRow[r] = countsOfRun![k];
+                if (hours[r] <= lastHour) continue;
+                seqRow[r] = emptySequence + 1 + a;
+                if (countRow is not null) countRow[r] = emptyCounts + 1 + a;
+                a++;
             }
-        });
         return (wholeHours, rawCounts);
     }
 
@@ -152,20 +103,13 @@ internal static class HistoryBulkFill
         public int[] Categories = new int[256];
     }
 
-    /// <summary>Rows from which the run passes split the rows into one chunk per core (tests lower it).</summary>
-    internal static int ParallelRows { get; set; } = 1 << 20;
-
-    private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>
-        hours[r] <= lastHour && (r == 0 || users[r] != users[r - 1] || hours[r] != hours[r - 1] || hours[r - 1] > lastHour);
-
-    // One user's runs sorted by (hour, run), then one pointer over the user's events; each new hour writes the next
-    // sequence row from `sequence` on, each new day the next count row from `countRow` on, and every run gets them.
+    // One pointer over the user's events against its runs in hour order; each new hour writes the next sequence row
+    // from `sequence` on, each new day the next count row from `countRow` on, and every run's rows get them.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (bool WholeHours, bool RawCounts) FillUser(UserHistory history, int u, Span<long> runs, int sequence, int countRow,
-        IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent, int[] sequenceOfRun, int[]? countsOfRun, Scratch scratch,
+    private static (bool WholeHours, bool RawCounts) FillUser(UserHistory history, int u, UserRuns runs, int sequence, int countRow,
+        IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent, int[] seqRow, int[]? countRowOf, Scratch scratch,
         FeatureTable table)
     {
-        for (int i = 1; i < runs.Length; i++) if (runs[i] < runs[i - 1]) { runs.Sort(); break; }
         var ev = history.EventsOf(u);
         var memo = itemIndexOfEvent.AsSpan(history.Offsets[u], ev.Hours.Length);
         // Category indices of the user's events, each probed once as the pointer passes it (an event is in up to T sequences).
@@ -177,9 +121,10 @@ internal static class HistoryBulkFill
         var seqItems = table.SeqItems; var seqCategories = table.SeqCategories; var seqBehaviors = table.SeqBehaviors;
         var rawHoursAgo = table.RawHoursAgo; var floatHoursAgo = table.SeqHoursAgo; var seqLen = table.SeqLen;
         var evHours = ev.Hours; var evItems = ev.Items; var evBehaviors = ev.Behaviors; var evCategories = ev.Categories;
-        foreach (var key in runs)
+        var runHours = runs.Hour; var rowStart = runs.RowStart; var rowEnd = runs.RowEnd;
+        foreach (int run in runs.RunsOf(u))
         {
-            int hour = (int)(key >> 32), run = (int)(uint)key;
+            int hour = runHours[run];
             if (hour != previousHour)
             {
                 previousHour = hour;
@@ -202,7 +147,7 @@ internal static class HistoryBulkFill
                 }
                 seqLen[q] = len;
                 int day = TianchiTime.DayOf(hour);
-                if (countsOfRun is not null && day != previousDay)
+                if (countRowOf is not null && day != previousDay)
                 {
                     previousDay = day;
                     cq++;
@@ -210,8 +155,8 @@ internal static class HistoryBulkFill
                     if (!table.TryStoreCountsAt(cq, scratch.Counts)) rawCounts = false;
                 }
             }
-            sequenceOfRun[run] = q;
-            if (countsOfRun is not null) countsOfRun[run] = cq;
+            seqRow.AsSpan(rowStart[run], rowEnd[run] - rowStart[run]).Fill(q);
+            countRowOf?.AsSpan(rowStart[run], rowEnd[run] - rowStart[run]).Fill(cq);
         }
         return (wholeHours, rawCounts);
     }

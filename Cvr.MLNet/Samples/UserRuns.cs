@@ -1,0 +1,129 @@
+namespace Cvr.MLNet.Samples;
+
+/// <summary>
+/// Rows cut into runs — maximal ranges of consecutive rows inside the log with one user id and one hour (a sample
+/// set's rows come in (hour, user) order, ≈ 6 rows a run) — and the runs grouped by user, each user's in (hour, run)
+/// order. The bulk fills sweep a user's events once against the user's runs: a run's rows are contiguous, so
+/// reading their inputs and writing their outputs touches a few cache lines, where visiting a user's rows one by
+/// one jumped across the whole table at every row.
+/// </summary>
+internal sealed class UserRuns
+{
+    private UserRuns(int[] rowStart, int[] rowEnd, int[] hour, int[] user, int[] userStart, int[] byUser, int afterLog, int lastHour)
+    {
+        RowStart = rowStart; RowEnd = rowEnd; Hour = hour; User = user; UserStart = userStart; ByUser = byUser;
+        AfterLog = afterLog; LastHour = lastHour;
+    }
+
+    /// <summary>Runs.</summary>
+    public int Count => RowStart.Length;
+    /// <summary>First row of each run (runs are in row order).</summary>
+    public int[] RowStart { get; }
+    /// <summary>End (exclusive) of each run's rows.</summary>
+    public int[] RowEnd { get; }
+    /// <summary>Hour of each run.</summary>
+    public int[] Hour { get; }
+    /// <summary>User index of each run in the history, −1 for a user it does not know.</summary>
+    public int[] User { get; }
+    /// <summary>User u's runs are <see cref="ByUser"/>[UserStart[u] .. UserStart[u + 1]).</summary>
+    public int[] UserStart { get; }
+    /// <summary>Run ids of known users, grouped by user, each user's in (hour, run) order.</summary>
+    public int[] ByUser { get; }
+    /// <summary>Rows after <see cref="LastHour"/> (in no run).</summary>
+    public int AfterLog { get; }
+    /// <summary>The last hour a run can have.</summary>
+    public int LastHour { get; }
+
+    /// <summary>User u's runs, in (hour, run) order.</summary>
+    public ReadOnlySpan<int> RunsOf(int u) => ByUser.AsSpan(UserStart[u], UserStart[u + 1] - UserStart[u]);
+
+    /// <summary>
+    /// Whether these are the runs of <paramref name="users"/> and <paramref name="hours"/> cut at
+    /// <paramref name="lastHour"/>, with user indices of <paramref name="history"/>.
+    /// </summary>
+    public bool Cuts(UserHistory history, int[] users, int[] hours, int lastHour) =>
+        ReferenceEquals(history, _history) && ReferenceEquals(users, _users) && ReferenceEquals(hours, _hours) && lastHour == LastHour;
+
+    private UserHistory? _history;
+    private int[]? _users, _hours;
+
+    /// <summary>Rows from which the passes over rows run over one chunk per core (tests lower it).</summary>
+    internal static int ParallelRows { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// The runs of rows [0, <paramref name="count"/>) whose hour is at most <paramref name="lastHour"/>, their users
+    /// looked up in <paramref name="history"/> (one probe per change of user id).
+    /// </summary>
+    public static UserRuns Build(UserHistory history, int[] users, int[] hours, int count, int lastHour)
+    {
+        // Whether a row starts a run depends on it and the row before only, so contiguous chunks of rows count and
+        // read their runs in parallel.
+        int chunks = count >= ParallelRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
+        int ChunkStart(int c) => (int)((long)count * c / chunks);
+        var chunkRuns = new int[chunks + 1];
+        var chunkAfter = new int[chunks + 1];
+        Parallel.For(0, chunks, c =>
+        {
+            int runs = 0, after = 0;
+            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++)
+            {
+                if (hours[r] > lastHour) after++;
+                else if (StartsRun(users, hours, r, lastHour)) runs++;
+            }
+            chunkRuns[c + 1] = runs; chunkAfter[c + 1] = after;
+        });
+        for (int c = 0; c < chunks; c++) { chunkRuns[c + 1] += chunkRuns[c]; chunkAfter[c + 1] += chunkAfter[c]; }
+        int runCount = chunkRuns[chunks], userCount = history.UserCount;
+        var rowStart = new int[runCount]; var rowEnd = new int[runCount]; var runHour = new int[runCount]; var runUser = new int[runCount];
+        var perChunkUsers = new int[chunks][];
+        Parallel.For(0, chunks, c =>
+        {
+            var mine = perChunkUsers[c] = new int[userCount];
+            int prevId = 0, prevU = -1, k = chunkRuns[c];
+            for (int r = ChunkStart(c), end = ChunkStart(c + 1); r < end; r++)
+            {
+                if (!StartsRun(users, hours, r, lastHour)) continue;
+                if (k == chunkRuns[c] || users[r] != prevId) { prevId = users[r]; prevU = history.IndexOf(prevId); }
+                int stop = r + 1;
+                while (stop < count && users[stop] == users[r] && hours[stop] == hours[r]) stop++;
+                rowStart[k] = r; rowEnd[k] = stop; runHour[k] = hours[r]; runUser[k] = prevU;
+                if (prevU >= 0) mine[prevU]++;
+                k++;
+            }
+        });
+        // Counting sort of the runs by user, stable (chunk c's runs of user u after chunks 0..c−1's), in parallel.
+        var userStart = new int[userCount + 1];
+        for (int u = 0, at = 0; u < userCount; u++)
+        {
+            userStart[u] = at;
+            for (int c = 0; c < chunks; c++) { int n = perChunkUsers[c][u]; perChunkUsers[c][u] = at; at += n; }
+            userStart[u + 1] = at;
+        }
+        var byUser = new int[userStart[userCount]];
+        Parallel.For(0, chunks, c =>
+        {
+            var next = perChunkUsers[c];
+            for (int k = chunkRuns[c]; k < chunkRuns[c + 1]; k++) if (runUser[k] >= 0) byUser[next[runUser[k]]++] = k;
+        });
+        // Each user's runs in hour order: already so for a sample set (hour-major rows); otherwise sorted by (hour, run).
+        Parallel.For(0, chunks, c =>
+        {
+            long[] keys = [];
+            for (int u = (int)((long)userCount * c / chunks), end = (int)((long)userCount * (c + 1) / chunks); u < end; u++)
+            {
+                var mine = byUser.AsSpan(userStart[u], userStart[u + 1] - userStart[u]);
+                bool sorted = true;
+                for (int i = 1; i < mine.Length && sorted; i++) sorted = runHour[mine[i]] >= runHour[mine[i - 1]];
+                if (sorted) continue;
+                if (keys.Length < mine.Length) keys = new long[Math.Max(mine.Length, 2 * keys.Length)];
+                for (int i = 0; i < mine.Length; i++) keys[i] = ((long)runHour[mine[i]] << 32) | (uint)mine[i];
+                keys.AsSpan(0, mine.Length).Sort();
+                for (int i = 0; i < mine.Length; i++) mine[i] = (int)(uint)keys[i];
+            }
+        });
+        return new UserRuns(rowStart, rowEnd, runHour, runUser, userStart, byUser, chunkAfter[chunks], lastHour) { _history = history, _users = users, _hours = hours };
+    }
+
+    private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>
+        hours[r] <= lastHour && (r == 0 || users[r] != users[r - 1] || hours[r] != hours[r - 1] || hours[r - 1] > lastHour);
+}
