@@ -220,10 +220,9 @@ internal static class InteractionBulkFill
         {
             var history = index.History;
             var userRuns = runs.RunsOf(u);
-            var runHours = runs.Hour; var rowStart = runs.RowStart; var rowEnd = runs.RowEnd;
             var ev = history.EventsOf(u);
             var evHours = ev.Hours; var evItems = ev.Items; var evCats = ev.Categories; var evBehs = ev.Behaviors;
-            int len = ev.CountBefore(runHours[userRuns[^1]]); // events the last run can see
+            int len = ev.CountBefore(userRuns[^1].Hour); // events the last run can see
             _cats.Reset(len); _items.Reset(len);
             Grow(ref _eventCatSlot, len);
             Grow(ref _catCounts, len * 4); Grow(ref _catLast, len); Grow(ref _catRecent, len);
@@ -237,9 +236,9 @@ internal static class InteractionBulkFill
             var catCounts = _catCounts; var catLast = _catLast; var catRecent = _catRecent; var eventCatSlot = _eventCatSlot;
             var itemCounts = _itemCounts; var itemLast = _itemLast; var cats = _cats; var itemSlots = _items;
             int p = 0, w = 0;
-            foreach (int run in userRuns)
+            foreach (var run in userRuns)
             {
-                int t = runHours[run];
+                int t = run.Hour;
                 for (; p < len && evHours[p] < t; p++)
                 {
                     int b = evBehs[p] - 1, h = evHours[p];
@@ -256,15 +255,19 @@ internal static class InteractionBulkFill
                 for (long from = (long)t - InteractionFeatures.RecentHours; w < p && evHours[w] < from; w++) catRecent[eventCatSlot[w]]--;
                 user.CopyTo(v.Slice(InteractionFeatures.UserCounts, 4));
 
-                for (int r = rowStart[run], end = rowEnd[run]; r < end; r++)
+                int click = p; // the hour's clicks come first, in item order, and so do a sample set's rows of the run
+                for (int r = run.Start, end = run.End; r < end; r++)
                 {
                     int item = items[r];
                     if (itemOf is not null)
                     {
-                        // A sample is usually its user's click at its own hour: its dense item from the user's events of that
-                        // hour (p is the first of them), else from the 2.6 M-item map (a cache miss).
+                        // A sample is its user's click at its own hour: its dense item from the user's events of that hour (p is
+                        // the first of them; a pointer over the clicks, else a scan of the hour), else from the 2.6 M-item map
+                        // (a cache miss).
                         int d = -1;
-                        for (int e = p; e < evHours.Length && evHours[e] == t; e++) if (evItems[e] == item) { d = dense[e]; break; }
+                        while (click < evHours.Length && evHours[click] == t && evBehs[click] == 1 && (uint)evItems[click] < (uint)item) click++;
+                        if (click < evHours.Length && evHours[click] == t && evItems[click] == item) d = dense[click];
+                        else for (int e = p; e < evHours.Length && evHours[e] == t; e++) if (evItems[e] == item) { d = dense[e]; break; }
                         itemOf[r] = d >= 0 ? d : index.ItemIndex.IndexOf(item);
                     }
                     int cs = cats.Find(categories[r]);

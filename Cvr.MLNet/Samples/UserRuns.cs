@@ -9,7 +9,10 @@ namespace Cvr.MLNet.Samples;
 /// </summary>
 internal sealed class UserRuns
 {
-    private UserRuns(int[] rowStart, int[] rowEnd, int[] hour, int[] user, int[] userStart, int[] byUser, int afterLog, int lastHour)
+    /// <summary>One run: rows [Start, End) at hour <see cref="Hour"/>.</summary>
+    public readonly record struct Run(int Start, int End, int Hour);
+
+    private UserRuns(int[] rowStart, int[] rowEnd, int[] hour, int[] user, int[] userStart, Run[] byUser, int afterLog, int lastHour)
     {
         RowStart = rowStart; RowEnd = rowEnd; Hour = hour; User = user; UserStart = userStart; ByUser = byUser;
         AfterLog = afterLog; LastHour = lastHour;
@@ -27,15 +30,18 @@ internal sealed class UserRuns
     public int[] User { get; }
     /// <summary>User u's runs are <see cref="ByUser"/>[UserStart[u] .. UserStart[u + 1]).</summary>
     public int[] UserStart { get; }
-    /// <summary>Run ids of known users, grouped by user, each user's in (hour, run) order.</summary>
-    public int[] ByUser { get; }
+    /// <summary>
+    /// The runs of known users, grouped by user, each user's in (hour, run) order: a sweep reads its user's runs one
+    /// after the other (by run id they were three cache misses a run).
+    /// </summary>
+    public Run[] ByUser { get; }
     /// <summary>Rows after <see cref="LastHour"/> (in no run).</summary>
     public int AfterLog { get; }
     /// <summary>The last hour a run can have.</summary>
     public int LastHour { get; }
 
     /// <summary>User u's runs, in (hour, run) order.</summary>
-    public ReadOnlySpan<int> RunsOf(int u) => ByUser.AsSpan(UserStart[u], UserStart[u + 1] - UserStart[u]);
+    public ReadOnlySpan<Run> RunsOf(int u) => ByUser.AsSpan(UserStart[u], UserStart[u + 1] - UserStart[u]);
 
     /// <summary>
     /// Whether these are the runs of <paramref name="users"/> and <paramref name="hours"/> cut at
@@ -99,26 +105,23 @@ internal sealed class UserRuns
             for (int c = 0; c < chunks; c++) { int n = perChunkUsers[c][u]; perChunkUsers[c][u] = at; at += n; }
             userStart[u + 1] = at;
         }
-        var byUser = new int[userStart[userCount]];
+        var byUser = new Run[userStart[userCount]];
         Parallel.For(0, chunks, c =>
         {
             var next = perChunkUsers[c];
-            for (int k = chunkRuns[c]; k < chunkRuns[c + 1]; k++) if (runUser[k] >= 0) byUser[next[runUser[k]]++] = k;
+            for (int k = chunkRuns[c]; k < chunkRuns[c + 1]; k++)
+                if (runUser[k] >= 0) byUser[next[runUser[k]]++] = new Run(rowStart[k], rowEnd[k], runHour[k]);
         });
-        // Each user's runs in hour order: already so for a sample set (hour-major rows); otherwise sorted by (hour, run).
+        // Each user's runs in hour order: already so for a sample set (hour-major rows); otherwise sorted by (hour, row)
+        // (runs of one user in row order are in run order).
         Parallel.For(0, chunks, c =>
         {
-            long[] keys = [];
             for (int u = (int)((long)userCount * c / chunks), end = (int)((long)userCount * (c + 1) / chunks); u < end; u++)
             {
                 var mine = byUser.AsSpan(userStart[u], userStart[u + 1] - userStart[u]);
                 bool sorted = true;
-                for (int i = 1; i < mine.Length && sorted; i++) sorted = runHour[mine[i]] >= runHour[mine[i - 1]];
-                if (sorted) continue;
-                if (keys.Length < mine.Length) keys = new long[Math.Max(mine.Length, 2 * keys.Length)];
-                for (int i = 0; i < mine.Length; i++) keys[i] = ((long)runHour[mine[i]] << 32) | (uint)mine[i];
-                keys.AsSpan(0, mine.Length).Sort();
-                for (int i = 0; i < mine.Length; i++) mine[i] = (int)(uint)keys[i];
+                for (int i = 1; i < mine.Length && sorted; i++) sorted = mine[i].Hour >= mine[i - 1].Hour;
+                if (!sorted) mine.Sort(static (a, b) => a.Hour != b.Hour ? a.Hour.CompareTo(b.Hour) : a.Start.CompareTo(b.Start));
             }
         });
         return new UserRuns(rowStart, rowEnd, runHour, runUser, userStart, byUser, chunkAfter[chunks], lastHour) { _history = history, _users = users, _hours = hours };

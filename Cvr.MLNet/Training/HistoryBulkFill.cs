@@ -41,9 +41,9 @@ internal static class HistoryBulkFill
             for (int u = (int)((long)userCount * c / chunks), end = (int)((long)userCount * (c + 1) / chunks); u < end; u++)
             {
                 int previousHour = int.MinValue, previousDay = int.MinValue, sequences = 0, dayRows = 0;
-                foreach (int run in runs.RunsOf(u))
+                foreach (var run in runs.RunsOf(u))
                 {
-                    int hour = runs.Hour[run];
+                    int hour = run.Hour;
                     if (hour == previousHour) continue;
                     previousHour = hour; sequences++;
                     int day = TianchiTime.DayOf(hour);
@@ -121,10 +121,9 @@ internal static class HistoryBulkFill
         var seqItems = table.SeqItems; var seqCategories = table.SeqCategories; var seqBehaviors = table.SeqBehaviors;
         var rawHoursAgo = table.RawHoursAgo; var floatHoursAgo = table.SeqHoursAgo; var seqLen = table.SeqLen;
         var evHours = ev.Hours; var evItems = ev.Items; var evBehaviors = ev.Behaviors; var evCategories = ev.Categories;
-        var runHours = runs.Hour; var rowStart = runs.RowStart; var rowEnd = runs.RowEnd;
-        foreach (int run in runs.RunsOf(u))
+        foreach (var run in runs.RunsOf(u))
         {
-            int hour = runHours[run];
+            int hour = run.Hour;
             if (hour != previousHour)
             {
                 previousHour = hour;
@@ -155,8 +154,8 @@ internal static class HistoryBulkFill
                     if (!table.TryStoreCountsAt(cq, scratch.Counts)) rawCounts = false;
                 }
             }
-            seqRow.AsSpan(rowStart[run], rowEnd[run] - rowStart[run]).Fill(q);
-            countRowOf?.AsSpan(rowStart[run], rowEnd[run] - rowStart[run]).Fill(cq);
+            seqRow.AsSpan(run.Start, run.End - run.Start).Fill(q);
+            countRowOf?.AsSpan(run.Start, run.End - run.Start).Fill(cq);
         }
         return (wholeHours, rawCounts);
     }
