@@ -147,12 +147,16 @@ public sealed class ParallelBuildTests
     }
 
     [TestMethod]
-    [DataRow(0, false)]
-    [DataRow(1, true)]
-    [DataRow(3, false)]
-    [DataRow(3, true)]
-    [DataRow(10, true)]
-    public void VocabularyCountedOverHashPartitionsKeepsTheExactOrder(int partitionBits, bool chunkedScatter)
+    [DataRow(0, false, 0)]
+    [DataRow(1, true, 0)]
+    [DataRow(3, false, 0)]
+    [DataRow(3, true, 0)]
+    [DataRow(10, true, 0)]
+    [DataRow(-1, false, 1 << 14)] // few distinct ids: one table
+    [DataRow(-1, true, 1 << 14)]  // few distinct ids: one table per chunk, summed
+    [DataRow(-1, true, -1)]       // each chunk fits, their sum (every distinct id but one) does not: partitions
+    [DataRow(-1, true, 1_000)]    // a chunk overflows: partitions
+    public void VocabularyCountedOverHashPartitionsKeepsTheExactOrder(int partitionBits, bool chunkedScatter, int fewDistinct)
     {
         // Ids with heavy ties, negatives, extremes, hot ids past the count histogram's cap and one id of each
         // count: every partitioning and every kept length gives the order of a plain group-and-sort.
@@ -162,10 +166,16 @@ public sealed class ParallelBuildTests
             .Concat(Enumerable.Range(1, 300).SelectMany(c => Enumerable.Repeat(1_000_000 + c, c))).ToArray();
         rng.Shuffle(ids);
         var expected = ids.GroupBy(i => i).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => g.Key).ToArray();
-        int saved = IdCounts.PartitionBitsOverride ?? -1, savedRows = IdCounts.ParallelScatterRows;
+        int saved = IdCounts.PartitionBitsOverride ?? -1, savedRows = IdCounts.ParallelScatterRows, savedFew = IdCounts.FewDistinct;
         try
         {
-            IdCounts.PartitionBitsOverride = partitionBits;
+            IdCounts.PartitionBitsOverride = partitionBits < 0 ? null : partitionBits;
+            if (fewDistinct != 0) IdCounts.FewDistinct = fewDistinct > 0 ? fewDistinct : expected.Length - 1;
+            if (fewDistinct < 0)
+            {
+                int half = ids.Length / 2;
+                Assert.IsTrue(ids[..half].Distinct().Count() < expected.Length - 1 && ids[half..].Distinct().Count() < expected.Length - 1, "each chunk fits");
+            }
             if (chunkedScatter) IdCounts.ParallelScatterRows = 1;
             var counts = IdCounts.Count(ids);
             Assert.AreEqual(expected.Length, counts.Distinct);
@@ -181,7 +191,7 @@ public sealed class ParallelBuildTests
             CollectionAssert.AreEqual(expected.Take(vocab.Ids.Length).ToArray(), vocab.Ids);
             Assert.AreEqual(3_000, vocab.Size);
         }
-        finally { IdCounts.PartitionBitsOverride = saved < 0 ? null : saved; IdCounts.ParallelScatterRows = savedRows; }
+        finally { IdCounts.PartitionBitsOverride = saved < 0 ? null : saved; IdCounts.ParallelScatterRows = savedRows; IdCounts.FewDistinct = savedFew; }
     }
 
     [TestMethod]

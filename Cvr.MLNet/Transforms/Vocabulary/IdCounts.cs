@@ -38,6 +38,8 @@ internal sealed class IdCounts
     public static IdCounts Count(ReadOnlySpan<int> occurrences)
     {
         int n = occurrences.Length;
+        // Few distinct ids (users, categories: ≈ 10 k) fit one cache-sized table per core: no scatter needed.
+        if (PartitionBitsOverride is null && CountFew(occurrences) is { } few) return few;
         int bits = PartitionBitsOverride ?? HashPartitions.BitsFor(n);
         int parts = 1 << bits;
         var starts = new int[parts + 1];
@@ -53,6 +55,86 @@ internal sealed class IdCounts
             return table;
         }, _ => { });
         return new IdCounts(keys);
+    }
+
+    /// <summary>Distinct ids up to which <see cref="CountFew"/> counts in one table per chunk (its 2× slots stay in L2).</summary>
+    internal static int FewDistinct { get; set; } = 1 << 14;
+
+    /// <summary>
+    /// The counts when there are at most <see cref="FewDistinct"/> distinct ids: contiguous chunks (one per core)
+    /// each count into their own table, which are then summed; null as soon as a chunk sees more distinct ids.
+    /// </summary>
+    private static IdCounts? CountFew(ReadOnlySpan<int> occurrences)
+    {
+        int n = occurrences.Length, limit = FewDistinct;
+        int chunks = n >= ParallelScatterRows ? Math.Clamp(Environment.ProcessorCount, 1, 8) : 1;
+        int tableBits = BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)limit)) + 1; // at most half full: 256 KB at 16 k ids
+        var tables = new long[chunks][];
+        bool tooMany = false;
+        unsafe
+        {
+            fixed (int* p = occurrences)
+            {
+                var at = (IntPtr)p;
+                Parallel.For(0, chunks, c =>
+                {
+                    int from = (int)((long)n * c / chunks), to = (int)((long)n * (c + 1) / chunks);
+                    var ids = new ReadOnlySpan<int>((int*)at + from, to - from);
+                    var table = new long[1 << tableBits];
+                    if (CountInto(ids, table, tableBits, limit) < 0) tooMany = true;
+                    tables[c] = table;
+                });
+            }
+        }
+        if (tooMany) return null;
+        // Sum the chunks' tables into the first (each distinct id at most `limit` per table, so the sum fits if the union does).
+        var total = tables[0];
+        int mask = (1 << tableBits) - 1, distinct = 0;
+        foreach (var v in total) if (v != 0) distinct++;
+        for (int c = 1; c < chunks; c++)
+            foreach (var v in tables[c])
+            {
+                if (v == 0) continue;
+                int id = (int)(v >> 32), s = HashPartitions.Home(id, 0, tableBits);
+                while (true)
+                {
+                    long w = total[s];
+                    if (w == 0)
+                    {
+                        if (++distinct > limit) return null;
+                        total[s] = v; break;
+                    }
+                    if ((int)(w >> 32) == id) { total[s] = w + (int)v; break; }
+                    s = (s + 1) & mask;
+                }
+            }
+        var keys = new long[distinct];
+        int k = 0;
+        foreach (var v in total) if (v != 0) keys[k++] = Key((int)(v >> 32), (int)v);
+        return new IdCounts([keys]);
+    }
+
+    /// <summary>Counts <paramref name="ids"/> into <paramref name="table"/> ((id, count) per slot); −1 past <paramref name="limit"/> distinct ids.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CountInto(ReadOnlySpan<int> ids, long[] table, int tableBits, int limit)
+    {
+        int mask = (1 << tableBits) - 1, distinct = 0;
+        foreach (var id in ids)
+        {
+            int s = HashPartitions.Home(id, 0, tableBits);
+            while (true)
+            {
+                long v = table[s];
+                if (v == 0)
+                {
+                    if (++distinct > limit) return -1;
+                    table[s] = ((long)id << 32) | 1; break;
+                }
+                if ((int)(v >> 32) == id) { table[s] = v + 1; break; }
+                s = (s + 1) & mask;
+            }
+        }
+        return distinct;
     }
 
     /// <summary>Occurrences from which the scatter splits them into chunks, one per core (tests lower it).</summary>
