@@ -29,4 +29,24 @@ public sealed class IdVocabularyIndexTests
             else Assert.IsTrue(got > vocab.Ids.Length && got < vocab.Size, $"IndexOf({id}) = {got} must be an OOV bucket in {vocab.Ids.Length + 1}..{vocab.Size - 1}");
         }
     }
+
+    [TestMethod]
+    public void IndexOfMany_EqualsIndexOfOneByOne_AtEveryLength()
+    {
+        var rng = new Random(4);
+        var occurrences = Enumerable.Range(0, 60_000).Select(_ => rng.Next(8) == 0 ? rng.Next(int.MinValue, int.MaxValue) : (int)(1e6 / (1 + rng.Next(30_000)))).ToArray();
+        var vocab = IdVocabulary.Fit(occurrences, 5_000, 0.02);
+        var probes = occurrences.Concat([int.MinValue, int.MaxValue, 0, -1]).ToArray();
+        rng.Shuffle(probes);
+        // Shorter than the prefetch distance, around it, and long; known and unknown ids.
+        foreach (int n in new[] { 0, 1, 15, 16, 17, 33, probes.Length })
+        {
+            var indices = Enumerable.Repeat(-7, n + 1).ToArray();
+            vocab.IndexOfMany(probes.AsSpan(0, n), indices);
+            CollectionAssert.AreEqual(probes.Take(n).Select(vocab.IndexOf).ToArray(), indices[..n], $"length {n}");
+            Assert.AreEqual(-7, indices[n], "nothing written past the ids");
+        }
+        var error = Assert.ThrowsExactly<ArgumentException>(() => vocab.IndexOfMany(probes.AsSpan(0, 3), new int[2]));
+        StringAssert.Contains(error.Message, "2 indices for 3 ids");
+    }
 }

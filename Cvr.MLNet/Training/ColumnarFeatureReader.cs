@@ -181,8 +181,23 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         return sub;
     }
 
-    private int[]? ItemIndexMemo() =>
-        _itemIndexOfEvent ??= _sequence.Store.History is { } history ? new int[history.EventCount] : null;
+    /// <summary>
+    /// The item index of every history event (shared with subsets, so training windows look up none): looked up in
+    /// bulk, where the misses in the 4 MB index overlap; one by one inside the sweeps they took half its time.
+    /// </summary>
+    private int[]? ItemIndexMemo()
+    {
+        if (_itemIndexOfEvent is not null || _sequence.Store.History is not { } history) return _itemIndexOfEvent;
+        var memo = new int[history.EventCount];
+        var ids = history.Items; var items = _vocabulary.Items;
+        int parts = Math.Max(1, Math.Min(64, memo.Length >> 16));
+        Parallel.For(0, parts, p =>
+        {
+            int from = (int)((long)memo.Length * p / parts), to = (int)((long)memo.Length * (p + 1) / parts);
+            items.IndexOfMany(ids.AsSpan(from, to - from), memo.AsSpan(from, to - from));
+        });
+        return _itemIndexOfEvent = memo;
+    }
 
     /// <inheritdoc/>
     public FeatureTable Fill(int[] rows, CancellationToken ct = default)
@@ -372,6 +387,8 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         var weekday = tb.Weekday; var hourOfDay = tb.Hour; var user = tb.User; var item = tb.Item; var category = tb.Category;
         var favIn = _favCart; var buyIn = _buy; var weightIn = _weight; var favOut = tb.FavCart; var buyOut = tb.Buy; var weightOut = tb.Weight;
         bool sharedCounts = tb.CountRow is not null;
+        // The rows' item indices first, in bulk (a lookup in the item index is a cache miss; in bulk they overlap).
+        items.IndexOfMany(vocItems.AsSpan(from, to - from), item.AsSpan(from, to - from));
         for (int r = from; r < to; r++)
         {
             // Samples come in (hour, user) runs: a row with the same inputs as the previous row of this range
@@ -432,7 +449,6 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
             }
 
             user[r] = again && vocUsers[r] == vocUsers[r - 1] ? user[r - 1] : users.IndexOf(vocUsers[r]);
-            item[r] = items.IndexOf(vocItems[r]);
             category[r] = cats.IndexOf(vocCategories[r]);
 
             if (_interactions is not null && (bulkHours?[r] ?? int.MaxValue) > bulkTo)

@@ -24,7 +24,7 @@ internal static class HistoryBulkFill
     /// when <paramref name="counts"/>, and fills those of every row r with <paramref name="hours"/>[r] ≤
     /// <paramref name="lastHour"/>, user <paramref name="users"/>[r] read from <paramref name="history"/>. Every other
     /// row gets a sequence row (and count row) of its own, left zero for the caller. <paramref name="itemIndexOfEvent"/>
-    /// memoises the item index of each history event (0 = not yet).
+    /// holds the item index of each history event (looked up in bulk by the caller; 0 = not yet, looked up here).
     /// </summary>
     /// <returns>Whether every hours-ago value and every count fit the table's 16-bit forms.</returns>
     public static (bool WholeHours, bool RawCounts) Fill(UserHistory history, IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent,
