@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cvr.MLNet.Samples;
 
 /// <summary>
@@ -83,7 +85,8 @@ internal sealed class PartitionedIdMap
         }
         var slots = new long[tableStart[parts]];
         var idAt = new int[bases[parts]];
-        Parallel.For(0, parts, q =>
+        // One short call per partition: compiled optimized at once (its first calls would run at tier 0).
+        Parallel.For(0, parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (q) =>
         {
             int tb = tableBits[q], mask = (1 << tb) - 1;
             var table = slots.AsSpan(tableStart[q], 1 << tb);

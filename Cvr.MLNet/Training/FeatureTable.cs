@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cvr.MLNet.Model;
 using Cvr.MLNet.Pipeline;
 using Cvr.MLNet.Transforms;
@@ -332,6 +333,7 @@ internal sealed class FeatureTable
     }
 
     /// <summary><see cref="TryStoreRawCounts"/> into count row <paramref name="countRow"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per (user, day) in the bulk fill: no tier-0 phase
     internal bool TryStoreRawCountsAt(int countRow, ReadOnlySpan<float> counts)
     {
         var dst = RawCounts.AsSpan(countRow * CountLength, CountLength);

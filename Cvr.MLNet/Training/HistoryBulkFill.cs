@@ -154,8 +154,8 @@ internal static class HistoryBulkFill
                     if (!table.TryStoreCountsAt(cq, scratch.Counts)) rawCounts = false;
                 }
             }
-            seqRow.AsSpan(run.Start, run.End - run.Start).Fill(q);
-            countRowOf?.AsSpan(run.Start, run.End - run.Start).Fill(cq);
+            for (int r = run.Start; r < run.End; r++) seqRow[r] = q; // (Span.Fill's generic code ran at tier 0 here)
+            if (countRowOf is not null) for (int r = run.Start; r < run.End; r++) countRowOf[r] = cq;
         }
         return (wholeHours, rawCounts);
     }
