@@ -152,6 +152,8 @@ public static class BenchCommand
                 ["gcCollections"] = new JsonArray(f3.Collections.Select(n => (JsonNode?)n).ToArray()),
                 ["gcPauseSeconds"] = Math.Round(f3.GcPauseSeconds, 3),
                 ["gcMode"] = f3.GcMode,
+                ["jitSeconds"] = Math.Round(f3.JitSeconds, 3),
+                ["jitMethods"] = f3.JitMethods,
                 ["readEventsPerSec"] = events is { } e && readSeconds > 0 ? Math.Round(e / readSeconds) : null,
             } : null,
         };

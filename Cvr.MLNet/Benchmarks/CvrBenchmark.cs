@@ -177,6 +177,8 @@ public sealed class CvrBenchmark
         var cpu0 = proc.TotalProcessorTime;
         int[] gc0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var pause0 = GC.GetTotalPauseDuration();
+        var jit0 = System.Runtime.JitInfo.GetCompilationTime();
+        long jitMethods0 = System.Runtime.JitInfo.GetCompiledMethodCount();
         var sw = Stopwatch.StartNew();
         double wallMark = 0;
         var cpuMark = cpu0;
@@ -212,6 +214,8 @@ public sealed class CvrBenchmark
             FillStepSeconds = new Dictionary<string, double>(table.FillSeconds),
             Collections = [GC.CollectionCount(0) - gc0[0], GC.CollectionCount(1) - gc0[1], GC.CollectionCount(2) - gc0[2]],
             GcPauseSeconds = (GC.GetTotalPauseDuration() - pause0).TotalSeconds,
+            JitSeconds = (System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalSeconds,
+            JitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods0,
             GcMode = (System.Runtime.GCSettings.IsServerGC ? "server" : "workstation") +
                 (AppContext.TryGetSwitch("System.GC.Concurrent", out bool on) && !on ? "" : ", concurrent"),
         };

@@ -49,6 +49,10 @@ public sealed record FeatureResult(long Events, int Samples, double Seconds, dou
     public int[] Collections { get; init; } = [0, 0, 0];
     /// <summary>Seconds the runtime paused threads for garbage collection during the pipeline.</summary>
     public double GcPauseSeconds { get; init; }
+    /// <summary>Seconds the JIT compiled during the pipeline (all threads), and the methods it compiled.</summary>
+    public double JitSeconds { get; init; }
+    /// <summary>Methods compiled (or recompiled at a higher tier) during the pipeline.</summary>
+    public long JitMethods { get; init; }
     /// <summary>The collector the process runs ("server" or "workstation", "concurrent" when background GC is on).</summary>
     public string GcMode { get; init; } = "";
 }
