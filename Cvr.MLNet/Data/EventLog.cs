@@ -85,10 +85,19 @@ public sealed class EventLog
     public (int First, int Last) HourRange()
     {
         if (Count == 0) throw new InvalidOperationException($"The event log{(Source is null ? "" : $" '{Source}'")} is empty.");
-        int min = int.MaxValue, max = int.MinValue;
-        foreach (var h in HourSpan) { if (h < min) min = h; if (h > max) max = h; }
-        return (min, max);
+        // The log never changes: scanned once (12 M rows), then remembered (the index, the samples and the time
+        // features each ask). A race computes it twice; the packed long is written whole.
+        long packed = Volatile.Read(ref _hourRange);
+        if (packed == long.MinValue)
+        {
+            int min = int.MaxValue, max = int.MinValue;
+            foreach (var h in HourSpan) { if (h < min) min = h; if (h > max) max = h; }
+            Volatile.Write(ref _hourRange, packed = ((long)min << 32) | (uint)max);
+        }
+        return ((int)(packed >> 32), (int)packed);
     }
+
+    private long _hourRange = long.MinValue; // (first << 32) | (uint)last once scanned
 
     /// <summary>A log holding the rows for which <paramref name="keep"/> is true, in order.</summary>
     public EventLog Where(Func<int, bool> keep)

@@ -44,7 +44,7 @@ public sealed class BehaviorStore
     {
         ArgumentNullException.ThrowIfNull(history);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
-        var live = new ConcurrentDictionary<int, Snapshot>();
+        var live = new ConcurrentDictionary<int, Snapshot>(Environment.ProcessorCount, Math.Max(31, history.UserCount)); // sized once
         int lastDay = TianchiTime.DayOf(history.LastHour);
         for (int u = 0; u < history.UserCount; u++)
         {
