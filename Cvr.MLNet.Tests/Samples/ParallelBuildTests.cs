@@ -50,7 +50,7 @@ public sealed class ParallelBuildTests
     }
 
     [TestMethod]
-    [DataRow(10)]   // a comparison sort per user
+    [DataRow(10)]   // few rows: one group per user (insertion-sorted runs, then merges)
     [DataRow(400)]  // counted by hour first, then each hour's group (insertion sort, or a merge sort: two passes)
     [DataRow(3000)] // groups of ≈ 500 rows: five merge passes, the result copied back from the buffers
     public void ADuplicateEventKeepsItsFirstRowsCategory_WhateverTheSortPath(int rows)

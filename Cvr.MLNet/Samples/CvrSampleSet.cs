@@ -96,7 +96,8 @@ public sealed class CvrSampleSet
         // straight into their final slots. Negatives dropped by down-sampling leave a marked hole, closed at the end.
         int rangeCount = Math.Max(1, Math.Min(history.UserCount, Environment.ProcessorCount * 8));
         int RangeStart(int k) => (int)((long)history.UserCount * k / rangeCount);
-        int first = history.FirstHour, span = Math.Max(0, lastValid - first + 1);
+        // The hours a sample can have: the log's, cut by the options' window and the horizon.
+        int first = Math.Max(history.FirstHour, from), span = (int)Math.Clamp((long)Math.Min(lastValid, (long)to - 1) - first + 1, 0, int.MaxValue);
         var slots = new int[rangeCount][];
         var censoredOf = new int[rangeCount];
         Parallel.For(0, rangeCount, k =>

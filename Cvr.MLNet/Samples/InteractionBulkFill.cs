@@ -34,7 +34,7 @@ internal static class InteractionBulkFill
         ArgumentOutOfRangeException.ThrowIfGreaterThan(stride, InteractionFeatures.Length);
         var history = index.History;
         int last = history.LastHour;
-        if (runs is null || !runs.Cuts(history, users, hours, last)) runs = UserRuns.Build(history, users, hours, count, last);
+        if (runs is null || !runs.Cuts(history, users, hours, count, last)) runs = UserRuns.Build(history, users, hours, count, last);
 
         // Each row's dense item (−1 unknown, −2 after the log), for the item blocks: rows of known users get it in their
         // user's sweep, from the user's own events (a lookup in the 2.6 M-item map is a cache miss); the other rows here.

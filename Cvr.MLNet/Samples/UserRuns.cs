@@ -44,14 +44,15 @@ internal sealed class UserRuns
     public ReadOnlySpan<Run> RunsOf(int u) => ByUser.AsSpan(UserStart[u], UserStart[u + 1] - UserStart[u]);
 
     /// <summary>
-    /// Whether these are the runs of <paramref name="users"/> and <paramref name="hours"/> cut at
+    /// Whether these are the runs of the first <paramref name="count"/> <paramref name="users"/> and <paramref name="hours"/> cut at
     /// <paramref name="lastHour"/>, with user indices of <paramref name="history"/>.
     /// </summary>
-    public bool Cuts(UserHistory history, int[] users, int[] hours, int lastHour) =>
-        ReferenceEquals(history, _history) && ReferenceEquals(users, _users) && ReferenceEquals(hours, _hours) && lastHour == LastHour;
+    public bool Cuts(UserHistory history, int[] users, int[] hours, int count, int lastHour) =>
+        ReferenceEquals(history, _history) && ReferenceEquals(users, _users) && ReferenceEquals(hours, _hours) && count == _count && lastHour == LastHour;
 
     private UserHistory? _history;
     private int[]? _users, _hours;
+    private int _count;
 
     /// <summary>Rows from which the passes over rows run over one chunk per core (tests lower it).</summary>
     internal static int ParallelRows { get; set; } = 1 << 20;
@@ -124,7 +125,7 @@ internal sealed class UserRuns
                 if (!sorted) mine.Sort(static (a, b) => a.Hour != b.Hour ? a.Hour.CompareTo(b.Hour) : a.Start.CompareTo(b.Start));
             }
         });
-        return new UserRuns(rowStart, rowEnd, runHour, runUser, userStart, byUser, chunkAfter[chunks], lastHour) { _history = history, _users = users, _hours = hours };
+        return new UserRuns(rowStart, rowEnd, runHour, runUser, userStart, byUser, chunkAfter[chunks], lastHour) { _history = history, _users = users, _hours = hours, _count = count };
     }
 
     private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>

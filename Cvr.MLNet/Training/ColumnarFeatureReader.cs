@@ -45,9 +45,8 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     private readonly float[]? _weight;
     private readonly string? _weightColumn;
     private volatile bool _countsNotRaw, _hoursNotRaw;
-    // Item index of each history event, computed on first use (0 = not yet: indices start at 1). Sequences
-    // of consecutive hours share most events, so this turns ~20 random vocabulary probes per sample into
-    // a sequential read. Races are benign: every writer stores the same value.
+    // Item index of each history event, looked up in bulk once (ItemIndexMemo) and shared with subsets: the sequences
+    // read it sequentially instead of ~20 random vocabulary probes per sample.
     private int[]? _itemIndexOfEvent;
     private UserRuns? _runs; // during a fill: the interaction fill's runs, for the history fill
     // While filling: every row's interaction hour, and the last hour the bulk fill covered (rows up to it are

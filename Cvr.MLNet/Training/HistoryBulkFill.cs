@@ -24,13 +24,13 @@ internal static class HistoryBulkFill
     /// when <paramref name="counts"/>, and fills those of every row r with <paramref name="hours"/>[r] ≤
     /// <paramref name="lastHour"/>, user <paramref name="users"/>[r] read from <paramref name="history"/>. Every other
     /// row gets a sequence row (and count row) of its own, left zero for the caller. <paramref name="itemIndexOfEvent"/>
-    /// holds the item index of each history event (looked up in bulk by the caller; 0 = not yet, looked up here).
+    /// holds the item index of each history event (looked up in bulk by the caller; an entry left 0 is looked up here).
     /// </summary>
     /// <returns>Whether every hours-ago value and every count fit the table's 16-bit forms.</returns>
     public static (bool WholeHours, bool RawCounts) Fill(UserHistory history, IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent,
         int[] users, int[] hours, int count, int lastHour, FeatureTable table, bool counts, CancellationToken ct = default, UserRuns? runs = null)
     {
-        if (runs is null || !runs.Cuts(history, users, hours, lastHour)) runs = UserRuns.Build(history, users, hours, count, lastHour);
+        if (runs is null || !runs.Cuts(history, users, hours, count, lastHour)) runs = UserRuns.Build(history, users, hours, count, lastHour);
         int userCount = history.UserCount;
         // Per user: sequence rows (one per distinct hour of its runs) and count rows (one per distinct day), then prefix sums.
         var sequenceStarts = new int[userCount + 1];
