@@ -44,10 +44,9 @@ internal static class InteractionBulkFill
         if (itemOf is not null && runs.AfterLog > 0) Array.Fill(itemOf, -2);
         Span<int> none = stackalloc int[InteractionFeatures.ItemCounts];
         none.Clear(); none[InteractionFeatures.UserCategoryHoursSince] = Since; none[InteractionFeatures.UserItemHoursSince] = Since;
-        for (int k = 0; k < runs.Count; k++)
+        foreach (var run in runs.UnknownUsers)
         {
-            if (runs.User[k] >= 0) continue;
-            for (int r = runs.RowStart[k]; r < runs.RowEnd[k]; r++)
+            for (int r = run.Start; r < run.End; r++)
             {
                 Store(destination, r, stride, none, 0);
                 if (itemOf is not null) itemOf[r] = index.ItemIndex.IndexOf(items[r]);

@@ -12,22 +12,11 @@ internal sealed class UserRuns
     /// <summary>One run: rows [Start, End) at hour <see cref="Hour"/>.</summary>
     public readonly record struct Run(int Start, int End, int Hour);
 
-    private UserRuns(int[] rowStart, int[] rowEnd, int[] hour, int[] user, int[] userStart, Run[] byUser, int afterLog, int lastHour)
+    private UserRuns(int[] userStart, Run[] byUser, Run[] unknownUsers, int afterLog, int lastHour)
     {
-        RowStart = rowStart; RowEnd = rowEnd; Hour = hour; User = user; UserStart = userStart; ByUser = byUser;
-        AfterLog = afterLog; LastHour = lastHour;
+        UserStart = userStart; ByUser = byUser; UnknownUsers = unknownUsers; AfterLog = afterLog; LastHour = lastHour;
     }
 
-    /// <summary>Runs.</summary>
-    public int Count => RowStart.Length;
-    /// <summary>First row of each run (runs are in row order).</summary>
-    public int[] RowStart { get; }
-    /// <summary>End (exclusive) of each run's rows.</summary>
-    public int[] RowEnd { get; }
-    /// <summary>Hour of each run.</summary>
-    public int[] Hour { get; }
-    /// <summary>User index of each run in the history, −1 for a user it does not know.</summary>
-    public int[] User { get; }
     /// <summary>User u's runs are <see cref="ByUser"/>[UserStart[u] .. UserStart[u + 1]).</summary>
     public int[] UserStart { get; }
     /// <summary>
@@ -35,6 +24,8 @@ internal sealed class UserRuns
     /// after the other (by run id they were three cache misses a run).
     /// </summary>
     public Run[] ByUser { get; }
+    /// <summary>The runs of users the history does not know, in row order.</summary>
+    public Run[] UnknownUsers { get; }
     /// <summary>Rows after <see cref="LastHour"/> (in no run).</summary>
     public int AfterLog { get; }
     /// <summary>The last hour a run can have.</summary>
@@ -125,7 +116,12 @@ internal sealed class UserRuns
                 if (!sorted) mine.Sort(static (a, b) => a.Hour != b.Hour ? a.Hour.CompareTo(b.Hour) : a.Start.CompareTo(b.Start));
             }
         });
-        return new UserRuns(rowStart, rowEnd, runHour, runUser, userStart, byUser, chunkAfter[chunks], lastHour) { _history = history, _users = users, _hours = hours, _count = count };
+        var unknownUsers = new List<Run>();
+        for (int k = 0; k < runCount; k++) if (runUser[k] < 0) unknownUsers.Add(new Run(rowStart[k], rowEnd[k], runHour[k]));
+        return new UserRuns(userStart, byUser, [.. unknownUsers], chunkAfter[chunks], lastHour)
+        {
+            _history = history, _users = users, _hours = hours, _count = count,
+        };
     }
 
     private static bool StartsRun(int[] users, int[] hours, int r, int lastHour) =>

@@ -250,7 +250,6 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
     {
         CheckWeights();
         int chunks = (_count + ChunkRows - 1) / ChunkRows;
-        ItemIndexMemo();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         double mark = 0;
         void Mark(string step) { table.FillSeconds[step] = sw.Elapsed.TotalSeconds - mark; mark = sw.Elapsed.TotalSeconds; }
@@ -325,7 +324,7 @@ internal sealed class ColumnarFeatureReader : IFeatureRowSource
         var store = _sequence.Store;
         if (!SequencesInBulk || ItemIndexMemo() is not { } memo || store.History is not { } history) return;
         var hours = ReferenceEquals(_seqHours, _intHours) && _bulkHours is not null ? _bulkHours : HoursOf(_seqHours, ct);
-        var (wholeHours, rawCounts) = HistoryBulkFill.Fill(history, _vocabulary.Items, _vocabulary.Categories, memo, _seqUsers, hours, _count,
+        var (wholeHours, rawCounts) = HistoryBulkFill.Fill(history, _vocabulary.Categories, memo, _seqUsers, hours, _count,
             store.FittedLastHour, table, CountsInBulk, ct, _runs);
         if (!wholeHours) _hoursNotRaw = true;
         if (!rawCounts) _countsNotRaw = true;

@@ -24,10 +24,10 @@ internal static class HistoryBulkFill
     /// when <paramref name="counts"/>, and fills those of every row r with <paramref name="hours"/>[r] ≤
     /// <paramref name="lastHour"/>, user <paramref name="users"/>[r] read from <paramref name="history"/>. Every other
     /// row gets a sequence row (and count row) of its own, left zero for the caller. <paramref name="itemIndexOfEvent"/>
-    /// holds the item index of each history event (looked up in bulk by the caller; an entry left 0 is looked up here).
+    /// holds the item index of every history event (looked up in bulk by the caller, once for all fills).
     /// </summary>
     /// <returns>Whether every hours-ago value and every count fit the table's 16-bit forms.</returns>
-    public static (bool WholeHours, bool RawCounts) Fill(UserHistory history, IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent,
+    public static (bool WholeHours, bool RawCounts) Fill(UserHistory history, IdVocabulary categories, int[] itemIndexOfEvent,
         int[] users, int[] hours, int count, int lastHour, FeatureTable table, bool counts, CancellationToken ct = default, UserRuns? runs = null)
     {
         if (runs is null || !runs.Cuts(history, users, hours, count, lastHour)) runs = UserRuns.Build(history, users, hours, count, lastHour);
@@ -70,7 +70,7 @@ internal static class HistoryBulkFill
                 for (int u = c * userChunk, to = Math.Min(userCount, u + userChunk); u < to; u++)
                 {
                     if (runs.UserStart[u + 1] == runs.UserStart[u]) continue;
-                    var (whole, raw) = FillUser(history, u, runs, sequenceStarts[u], countStarts[u], items, categories, itemIndexOfEvent, seqRow,
+                    var (whole, raw) = FillUser(history, u, runs, sequenceStarts[u], countStarts[u], categories, itemIndexOfEvent, seqRow,
                         countRow, scratch, table);
                     if (!whole) wholeHours = false;
                     if (!raw) rawCounts = false;
@@ -79,11 +79,10 @@ internal static class HistoryBulkFill
             }, _ => { });
 
         // Rows of unknown users take the empty rows; rows after the log one each, in row order.
-        for (int k = 0; k < runs.Count; k++)
+        foreach (var run in runs.UnknownUsers)
         {
-            if (runs.User[k] >= 0) continue;
-            seqRow.AsSpan(runs.RowStart[k], runs.RowEnd[k] - runs.RowStart[k]).Fill(emptySequence);
-            countRow?.AsSpan(runs.RowStart[k], runs.RowEnd[k] - runs.RowStart[k]).Fill(emptyCounts);
+            seqRow.AsSpan(run.Start, run.End - run.Start).Fill(emptySequence);
+            countRow?.AsSpan(run.Start, run.End - run.Start).Fill(emptyCounts);
         }
         if (after > 0)
             for (int r = 0, a = 0; r < count; r++)
@@ -107,11 +106,11 @@ internal static class HistoryBulkFill
     // from `sequence` on, each new day the next count row from `countRow` on, and every run's rows get them.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (bool WholeHours, bool RawCounts) FillUser(UserHistory history, int u, UserRuns runs, int sequence, int countRow,
-        IdVocabulary items, IdVocabulary categories, int[] itemIndexOfEvent, int[] seqRow, int[]? countRowOf, Scratch scratch,
+        IdVocabulary categories, int[] itemIndexOfEvent, int[] seqRow, int[]? countRowOf, Scratch scratch,
         FeatureTable table)
     {
         var ev = history.EventsOf(u);
-        var memo = itemIndexOfEvent.AsSpan(history.Offsets[u], ev.Hours.Length);
+        var itemOf = itemIndexOfEvent.AsSpan(history.Offsets[u], ev.Hours.Length);
         // Category indices of the user's events, each probed once as the pointer passes it (an event is in up to T sequences).
         if (scratch.Categories.Length < ev.Hours.Length) scratch.Categories = new int[Math.Max(ev.Hours.Length, 2 * scratch.Categories.Length)];
         var categoryOf = scratch.Categories;
@@ -120,7 +119,7 @@ internal static class HistoryBulkFill
         // The columns in locals: the loop's stores would make the JIT reload each field per position.
         var seqItems = table.SeqItems; var seqCategories = table.SeqCategories; var seqBehaviors = table.SeqBehaviors;
         var rawHoursAgo = table.RawHoursAgo; var floatHoursAgo = table.SeqHoursAgo; var seqLen = table.SeqLen;
-        var evHours = ev.Hours; var evItems = ev.Items; var evBehaviors = ev.Behaviors; var evCategories = ev.Categories;
+        var evHours = ev.Hours; var evBehaviors = ev.Behaviors; var evCategories = ev.Categories;
         foreach (var run in runs.RunsOf(u))
         {
             int hour = run.Hour;
@@ -134,9 +133,7 @@ internal static class HistoryBulkFill
                 for (int p = 0; p < len; p++)
                 {
                     int e = end - 1 - p;
-                    int item = memo[e];
-                    if (item == 0) memo[e] = item = items.IndexOf(evItems[e]);
-                    si[p] = item;
+                    si[p] = itemOf[e];
                     sc[p] = categoryOf[e];
                     sb[p] = evBehaviors[e];
                     float ago = hour - evHours[e];

@@ -95,18 +95,9 @@ internal sealed class IdCounts
             foreach (var v in tables[c])
             {
                 if (v == 0) continue;
-                int id = (int)(v >> 32), s = HashPartitions.Home(id, 0, tableBits);
-                while (true)
-                {
-                    long w = total[s];
-                    if (w == 0)
-                    {
-                        if (++distinct > limit) return null;
-                        total[s] = v; break;
-                    }
-                    if ((int)(w >> 32) == id) { total[s] = w + (int)v; break; }
-                    s = (s + 1) & mask;
-                }
+                int id = (int)(v >> 32);
+                // One id past the limit still fits (the table is sized for twice the limit).
+                if (Add(total, mask, HashPartitions.Home(id, 0, tableBits), id, (int)v) && ++distinct > limit) return null;
             }
         var keys = new long[distinct];
         int k = 0;
@@ -120,21 +111,23 @@ internal sealed class IdCounts
     {
         int mask = (1 << tableBits) - 1, distinct = 0;
         foreach (var id in ids)
-        {
-            int s = HashPartitions.Home(id, 0, tableBits);
-            while (true)
-            {
-                long v = table[s];
-                if (v == 0)
-                {
-                    if (++distinct > limit) return -1;
-                    table[s] = ((long)id << 32) | 1; break;
-                }
-                if ((int)(v >> 32) == id) { table[s] = v + 1; break; }
-                s = (s + 1) & mask;
-            }
-        }
+            if (Add(table, mask, HashPartitions.Home(id, 0, tableBits), id, 1) && ++distinct > limit) return -1;
         return distinct;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="amount"/> to the count of <paramref name="id"/> in a table of (id, count) per slot (count 0 =
+    /// empty), probing linearly from <paramref name="home"/>; true when the id was not in the table yet.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Add(long[] table, int mask, int home, int id, int amount)
+    {
+        for (int s = home; ; s = (s + 1) & mask)
+        {
+            long v = table[s];
+            if (v == 0) { table[s] = ((long)id << 32) | (uint)amount; return true; }
+            if ((int)(v >> 32) == id) { table[s] = v + amount; return false; }
+        }
     }
 
     /// <summary>Occurrences from which the scatter splits them into chunks, one per core (tests lower it).</summary>
@@ -150,16 +143,7 @@ internal sealed class IdCounts
     {
         int tableBits = HashPartitions.TableBits(ids.Length), mask = (1 << tableBits) - 1, distinct = 0;
         foreach (var id in ids)
-        {
-            int s = HashPartitions.Home(id, partitionBits, tableBits);
-            while (true)
-            {
-                long v = table[s];
-                if (v == 0) { table[s] = ((long)id << 32) | 1; distinct++; break; }
-                if ((int)(v >> 32) == id) { table[s] = v + 1; break; }
-                s = (s + 1) & mask;
-            }
-        }
+            if (Add(table, mask, HashPartitions.Home(id, partitionBits, tableBits), id, 1)) distinct++;
         var keys = new long[distinct];
         int k = 0;
         for (int s = 0; s <= mask && k < distinct; s++)
